@@ -1,0 +1,1050 @@
+/*
+ * CAKE configuration: defaults, cake_config.yaml, environment overrides and
+ * the template written by `cake init`.
+ *
+ * One table (settings[]) lists every key with its type, range and comment.
+ * The loader, the unknown-key messages and the template all read it, so a
+ * new key needs one new row and a field in struct cake_config.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libfyaml.h>
+
+#include "config.h"
+
+#define DEFAULT_STRICTNESS STRICTNESS_BALANCED
+#define DEFAULT_MAX_STRIKES 4
+#define DEFAULT_COOLDOWN_MINUTES 5
+#define DEFAULT_DATABASE_PATH "recall.db"
+#define DEFAULT_TTL_HOURS 24
+#define DEFAULT_LOG_LEVEL LOG_LEVEL_INFO
+#define DEFAULT_LOG_FILE "logs/cake.log"
+#define DEFAULT_LOG_MAX_SIZE_MB 100
+#define DEFAULT_MAX_LATENCY_MS 500
+#define DEFAULT_AUDIT_ALL_COMMANDS false
+#define DEFAULT_SNAPSHOT_RETENTION_HOURS 72
+
+/* The complete template is about 1.5 KiB, so a file over 1 MiB is not a CAKE config. */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+/* Maximum bytes of a value quoted back in an error message. */
+#define QUOTE_MAX 64
+
+#define REQUIRED_HINT "run `cake init` to write a complete config"
+
+enum setting_type {
+	SETTING_VERSION,	/* char[16], must equal CONFIG_VERSION */
+	SETTING_STRICTNESS,	/* enum strictness */
+	SETTING_INTEGER,	/* int from min to max, inclusive */
+	SETTING_LOG_LEVEL,	/* enum log_level */
+	SETTING_PATH,		/* char[PATH_MAX], not empty */
+	SETTING_BOOLEAN,	/* bool, written true or false */
+	SETTING_STRING_LIST,	/* blocked_commands and blocked_command_count */
+};
+
+struct setting {
+	const char *section;	/* mapping that holds the key, NULL at the top level */
+	const char *name;
+	enum setting_type type;
+	bool required;
+	size_t offset;		/* field in struct cake_config */
+	int min;
+	int max;
+	const char *comment;	/* template comment; integers get their range appended */
+};
+
+#define FIELD(member) offsetof(struct cake_config, member)
+
+/* Required keys come first because the template prints them under their own heading. */
+static const struct setting settings[] = {
+	{ NULL, "version", SETTING_VERSION, true, FIELD(version), 0, 0,
+	    "Config format version. This CAKE reads version \"" CONFIG_VERSION "\" only." },
+	{ NULL, "strictness", SETTING_STRICTNESS, true, FIELD(strictness), 0, 0,
+	    "How readily CAKE intervenes: minimal, balanced or paranoid." },
+	{ "escalation", "max_strikes", SETTING_INTEGER, true, FIELD(max_strikes), 1, 10,
+	    "Corrections of the same error before CAKE escalates" },
+	{ "escalation", "cooldown_minutes", SETTING_INTEGER, true, FIELD(cooldown_minutes), 1, 60,
+	    "Minutes before CAKE corrects the same error again" },
+	{ "database", "path", SETTING_PATH, false, FIELD(database_path), 0, 0,
+	    "Recall database file. A relative path is inside CAKE_HOME." },
+	{ "database", "ttl_hours", SETTING_INTEGER, false, FIELD(ttl_hours), 1, 8760,
+	    "Hours an error signature is remembered after it was last seen" },
+	{ "logging", "level", SETTING_LOG_LEVEL, false, FIELD(log_level), 0, 0,
+	    "Lowest level logged: DEBUG, INFO, WARN or ERROR." },
+	{ "logging", "file", SETTING_PATH, false, FIELD(log_file), 0, 0,
+	    "Log file. A relative path is inside CAKE_HOME." },
+	{ "logging", "max_size_mb", SETTING_INTEGER, false, FIELD(log_max_size_mb), 1, 10240,
+	    "Size in MiB at which the log file is rotated" },
+	{ "performance", "max_latency_ms", SETTING_INTEGER, false, FIELD(max_latency_ms), 1, 60000,
+	    "Target time in milliseconds from an error line to its correction" },
+	{ "safety", "blocked_commands", SETTING_STRING_LIST, false, FIELD(blocked_commands), 0, 0,
+	    "Commands the agent must not run, for example [\"rm -rf /\", \"git push --force\"]." },
+	{ "safety", "audit_all_commands", SETTING_BOOLEAN, false, FIELD(audit_all_commands), 0, 0,
+	    "Log every command the agent runs: true or false." },
+	{ "snapshot", "retention_hours", SETTING_INTEGER, false, FIELD(snapshot_retention_hours), 1, 8760,
+	    "Hours a snapshot is kept" },
+};
+
+#define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
+
+/* The file being loaded and where its first error goes. */
+struct config_parse {
+	const char *path;
+	char *error;
+	size_t error_size;
+};
+
+static const char *strictness_names[] = {
+	[STRICTNESS_MINIMAL] = "minimal",
+	[STRICTNESS_BALANCED] = "balanced",
+	[STRICTNESS_PARANOID] = "paranoid",
+};
+
+void
+config_defaults(struct cake_config *config)
+{
+	memset(config, 0, sizeof *config);
+
+	snprintf(config->version, sizeof config->version, "%s", CONFIG_VERSION);
+	config->strictness = DEFAULT_STRICTNESS;
+	config->max_strikes = DEFAULT_MAX_STRIKES;
+	config->cooldown_minutes = DEFAULT_COOLDOWN_MINUTES;
+
+	snprintf(config->database_path, sizeof config->database_path, "%s", DEFAULT_DATABASE_PATH);
+	config->ttl_hours = DEFAULT_TTL_HOURS;
+
+	config->log_level = DEFAULT_LOG_LEVEL;
+	snprintf(config->log_file, sizeof config->log_file, "%s", DEFAULT_LOG_FILE);
+	config->log_max_size_mb = DEFAULT_LOG_MAX_SIZE_MB;
+
+	config->max_latency_ms = DEFAULT_MAX_LATENCY_MS;
+
+	config->blocked_commands = NULL;
+	config->blocked_command_count = 0;
+	config->audit_all_commands = DEFAULT_AUDIT_ALL_COMMANDS;
+
+	config->snapshot_retention_hours = DEFAULT_SNAPSHOT_RETENTION_HOURS;
+}
+
+void
+config_free(struct cake_config *config)
+{
+	size_t i;
+
+	for (i = 0; i < config->blocked_command_count; i++)
+		free(config->blocked_commands[i]);
+	free(config->blocked_commands);
+	config->blocked_commands = NULL;
+	config->blocked_command_count = 0;
+}
+
+const char *
+strictness_name(enum strictness strictness)
+{
+	if (strictness < STRICTNESS_MINIMAL || strictness > STRICTNESS_PARANOID)
+		return "unknown";
+	return strictness_names[strictness];
+}
+
+int
+strictness_parse(const char *text, enum strictness *out)
+{
+	int i;
+
+	for (i = STRICTNESS_MINIMAL; i <= STRICTNESS_PARANOID; i++) {
+		if (strcasecmp(text, strictness_names[i]) == 0) {
+			*out = (enum strictness)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Copies at most QUOTE_MAX bytes of TEXT into OUT for an error message,
+ * replacing control characters so the message stays on one line.
+ */
+static void
+quote_text(const char *text, size_t length, char *out, size_t size)
+{
+	size_t i, copied;
+
+	copied = length > QUOTE_MAX ? QUOTE_MAX : length;
+	if (copied > size - 4)
+		copied = size - 4;
+	for (i = 0; i < copied; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[i] = '\0';
+	if (copied < length)
+		strcat(out, "...");
+}
+
+/* Plain style is how unquoted YAML scalars (numbers, booleans) are written. */
+static bool
+node_is_plain(struct fy_node *node)
+{
+	enum fy_node_style style = fy_node_get_style(node);
+
+	return style == FYNS_PLAIN || style == FYNS_ANY;
+}
+
+/* A key with nothing after its colon, as in "escalation:". */
+static bool
+node_is_empty(struct fy_node *node)
+{
+	if (node == NULL)
+		return true;
+	return fy_node_is_scalar(node) && node_is_plain(node) &&
+	    fy_node_get_scalar_length(node) == 0;
+}
+
+/*
+ * Describes VALUE for the "got ..." part of a message: 'text' for a scalar,
+ * or "a list", "a mapping", "an empty value". With SHOW_QUOTING a quoted
+ * scalar reads "the quoted string 'text'", for keys that expect a number or
+ * a boolean.
+ */
+static const char *
+describe_value(struct fy_node *value, bool show_quoting, char *out, size_t size)
+{
+	char quoted[QUOTE_MAX + 4];
+	const char *text;
+	size_t length;
+
+	if (node_is_empty(value))
+		return "an empty value";
+	if (fy_node_is_sequence(value))
+		return "a list";
+	if (fy_node_is_mapping(value))
+		return "a mapping";
+
+	text = fy_node_get_scalar(value, &length);
+	quote_text(text, length, quoted, sizeof quoted);
+	if (show_quoting && !node_is_plain(value))
+		snprintf(out, size, "the quoted string '%s'", quoted);
+	else
+		snprintf(out, size, "'%s'", quoted);
+	return out;
+}
+
+/*
+ * Finds where NODE starts, 1-based. A collection starts at its first scalar.
+ * Returns -1 for a node with no position, such as an empty value.
+ */
+static int
+node_position(struct fy_node *node, int *line, int *column)
+{
+	const struct fy_mark *mark;
+	struct fy_node_pair *pair;
+	enum fy_node_style style;
+	void *iter = NULL;
+
+	if (node == NULL)
+		return -1;
+
+	switch (fy_node_get_type(node)) {
+	case FYNT_SCALAR:
+		mark = fy_token_start_mark(fy_node_get_scalar_token(node));
+		if (mark == NULL)
+			return -1;
+		*line = mark->line + 1;
+		*column = mark->column + 1;
+		/* libfyaml marks a quoted scalar after its opening quote. */
+		style = fy_node_get_style(node);
+		if ((style == FYNS_SINGLE_QUOTED || style == FYNS_DOUBLE_QUOTED) && *column > 1)
+			(*column)--;
+		return 0;
+	case FYNT_SEQUENCE:
+		return node_position(fy_node_sequence_iterate(node, &iter), line, column);
+	case FYNT_MAPPING:
+		pair = fy_node_mapping_iterate(node, &iter);
+		if (pair == NULL)
+			return -1;
+		return node_position(fy_node_pair_key(pair), line, column);
+	}
+	return -1;
+}
+
+/*
+ * Writes "FILE:LINE:COLUMN: KEY: message" to the parse error. The position
+ * is that of AT when it is a scalar, else that of FALLBACK (the key whose
+ * value is wrong). KEY may be NULL for errors about the whole file.
+ */
+static int
+parse_error(struct config_parse *parse, struct fy_node *at, struct fy_node *fallback,
+    const char *key, const char *fmt, ...)
+{
+	char message[512];
+	int line, column, found;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+
+	found = -1;
+	if (at != NULL && fy_node_is_scalar(at))
+		found = node_position(at, &line, &column);
+	if (found == -1)
+		found = node_position(fallback, &line, &column);
+
+	if (found == 0 && key != NULL)
+		snprintf(parse->error, parse->error_size, "%s:%d:%d: %s: %s",
+		    parse->path, line, column, key, message);
+	else if (found == 0)
+		snprintf(parse->error, parse->error_size, "%s:%d:%d: %s",
+		    parse->path, line, column, message);
+	else if (key != NULL)
+		snprintf(parse->error, parse->error_size, "%s: %s: %s", parse->path, key, message);
+	else
+		snprintf(parse->error, parse->error_size, "%s: %s", parse->path, message);
+	return -1;
+}
+
+static void
+setting_key(const struct setting *setting, char *out, size_t size)
+{
+	if (setting->section == NULL)
+		snprintf(out, size, "%s", setting->name);
+	else
+		snprintf(out, size, "%s.%s", setting->section, setting->name);
+}
+
+static bool
+name_equals(const char *name, const char *text, size_t length)
+{
+	return strlen(name) == length && memcmp(name, text, length) == 0;
+}
+
+/* Returns the index in settings[] of key TEXT inside SECTION, or -1. */
+static int
+setting_find(const char *section, const char *text, size_t length)
+{
+	size_t i;
+
+	for (i = 0; i < SETTING_COUNT; i++) {
+		if ((settings[i].section == NULL) != (section == NULL))
+			continue;
+		if (section != NULL && strcmp(settings[i].section, section) != 0)
+			continue;
+		if (name_equals(settings[i].name, text, length))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Returns the section named TEXT as spelled in settings[], or NULL. */
+static const char *
+section_find(const char *text, size_t length)
+{
+	size_t i;
+
+	for (i = 0; i < SETTING_COUNT; i++) {
+		if (settings[i].section != NULL && name_equals(settings[i].section, text, length))
+			return settings[i].section;
+	}
+	return NULL;
+}
+
+/* Lists the keys allowed inside SECTION (NULL: the top level), comma-separated. */
+static void
+valid_keys(const char *section, char *out, size_t size)
+{
+	const char *name;
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < SETTING_COUNT; i++) {
+		if (section != NULL) {
+			if (settings[i].section == NULL || strcmp(settings[i].section, section) != 0)
+				continue;
+			name = settings[i].name;
+		} else if (settings[i].section == NULL) {
+			name = settings[i].name;
+		} else {
+			if (i > 0 && settings[i - 1].section != NULL &&
+			    strcmp(settings[i - 1].section, settings[i].section) == 0)
+				continue;
+			name = settings[i].section;
+		}
+		if (used >= size)
+			break;
+		used += snprintf(out + used, size - used, "%s%s", used > 0 ? ", " : "", name);
+	}
+}
+
+/* Accepts plain decimal digits only: no sign, fraction, exponent or base prefix. */
+static int
+parse_integer(struct fy_node *value, long *out)
+{
+	char digits[24];
+	const char *text;
+	size_t length, i;
+
+	if (node_is_empty(value) || !fy_node_is_scalar(value) || !node_is_plain(value))
+		return -1;
+
+	text = fy_node_get_scalar(value, &length);
+	if (length == 0 || length >= sizeof digits)
+		return -1;
+	for (i = 0; i < length; i++) {
+		if (!isdigit((unsigned char)text[i]))
+			return -1;
+	}
+
+	memcpy(digits, text, length);
+	digits[length] = '\0';
+	errno = 0;
+	*out = strtol(digits, NULL, 10);
+	return errno == ERANGE ? -1 : 0;
+}
+
+/*
+ * Returns the text of scalar VALUE, NUL-terminated, or NULL for a collection
+ * or a scalar with a NUL byte inside.
+ */
+static const char *
+scalar_string(struct fy_node *value, size_t *length)
+{
+	const char *text;
+
+	if (value == NULL) {
+		*length = 0;
+		return "";
+	}
+	if (!fy_node_is_scalar(value))
+		return NULL;
+	text = fy_node_get_scalar0(value);
+	if (text == NULL)
+		return NULL;
+	*length = fy_node_get_scalar_length(value);
+	if (strlen(text) != *length)
+		return NULL;
+	return text;
+}
+
+static int
+load_string_list(struct config_parse *parse, const char *key, struct fy_node *key_node,
+    struct fy_node *value, struct cake_config *config)
+{
+	char described[QUOTE_MAX + 32], item_key[128];
+	struct fy_node *item;
+	const char *text;
+	void *iter = NULL;
+	size_t count, length;
+	char **list;
+
+	if (node_is_empty(value))
+		return 0;
+	if (!fy_node_is_sequence(value))
+		return parse_error(parse, value, key_node, key,
+		    "expected a list of strings such as [\"rm -rf /\"], got %s",
+		    describe_value(value, false, described, sizeof described));
+
+	count = (size_t)fy_node_sequence_item_count(value);
+	if (count == 0)
+		return 0;
+	list = calloc(count, sizeof *list);
+	if (list == NULL)
+		return parse_error(parse, NULL, key_node, key, "out of memory");
+
+	config->blocked_commands = list;
+	config->blocked_command_count = 0;
+	while ((item = fy_node_sequence_iterate(value, &iter)) != NULL) {
+		text = scalar_string(item, &length);
+		if (text == NULL || length == 0) {
+			snprintf(item_key, sizeof item_key, "%s[%zu]", key,
+			    config->blocked_command_count);
+			/* A collection item is located by its first scalar, an empty one by the key. */
+			return parse_error(parse, item, fy_node_is_scalar(item) ? key_node : item,
+			    item_key, "expected a command string, got %s",
+			    describe_value(item, false, described, sizeof described));
+		}
+		list[config->blocked_command_count] = strdup(text);
+		if (list[config->blocked_command_count] == NULL)
+			return parse_error(parse, NULL, key_node, key, "out of memory");
+		config->blocked_command_count++;
+	}
+	return 0;
+}
+
+/* Checks VALUE against SETTING and stores it in CONFIG. */
+static int
+load_value(struct config_parse *parse, const struct setting *setting, struct fy_node *key_node,
+    struct fy_node *value, struct cake_config *config)
+{
+	char key[64], described[QUOTE_MAX + 32];
+	char *field = (char *)config + setting->offset;
+	enum strictness strictness;
+	enum log_level level;
+	const char *text;
+	size_t length;
+	long number;
+
+	setting_key(setting, key, sizeof key);
+	text = scalar_string(value, &length);
+
+	switch (setting->type) {
+	case SETTING_VERSION:
+		if (text == NULL || strcmp(text, CONFIG_VERSION) != 0)
+			return parse_error(parse, value, key_node, key, "expected \"%s\", got %s",
+			    CONFIG_VERSION, describe_value(value, false, described, sizeof described));
+		snprintf(config->version, sizeof config->version, "%s", text);
+		break;
+	case SETTING_STRICTNESS:
+		if (text == NULL || strictness_parse(text, &strictness) == -1)
+			return parse_error(parse, value, key_node, key,
+			    "expected minimal, balanced or paranoid, got %s",
+			    describe_value(value, false, described, sizeof described));
+		*(enum strictness *)field = strictness;
+		break;
+	case SETTING_INTEGER:
+		if (parse_integer(value, &number) == -1 ||
+		    number < setting->min || number > setting->max)
+			return parse_error(parse, value, key_node, key,
+			    "expected an integer from %d to %d, got %s", setting->min, setting->max,
+			    describe_value(value, true, described, sizeof described));
+		*(int *)field = (int)number;
+		break;
+	case SETTING_LOG_LEVEL:
+		if (text == NULL || log_level_parse(text, &level) == -1)
+			return parse_error(parse, value, key_node, key,
+			    "expected DEBUG, INFO, WARN or ERROR, got %s",
+			    describe_value(value, false, described, sizeof described));
+		*(enum log_level *)field = level;
+		break;
+	case SETTING_PATH:
+		if (text == NULL || length == 0)
+			return parse_error(parse, value, key_node, key, "expected a file path, got %s",
+			    describe_value(value, false, described, sizeof described));
+		if (length >= PATH_MAX)
+			return parse_error(parse, value, key_node, key,
+			    "expected a path of at most %d bytes, got %zu bytes", PATH_MAX - 1, length);
+		memcpy(field, text, length + 1);
+		break;
+	case SETTING_BOOLEAN:
+		if (text == NULL || !node_is_plain(value) ||
+		    (strcmp(text, "true") != 0 && strcmp(text, "false") != 0))
+			return parse_error(parse, value, key_node, key, "expected true or false, got %s",
+			    describe_value(value, true, described, sizeof described));
+		*(bool *)field = strcmp(text, "true") == 0;
+		break;
+	case SETTING_STRING_LIST:
+		return load_string_list(parse, key, key_node, value, config);
+	}
+	return 0;
+}
+
+/*
+ * Loads one KEY: VALUE pair found inside SECTION (NULL: the top level).
+ * Marks the setting in SEEN so missing required keys can be reported.
+ */
+static int
+load_pair(struct config_parse *parse, const char *section, struct fy_node_pair *pair,
+    struct cake_config *config, bool *seen)
+{
+	struct fy_node *key_node = fy_node_pair_key(pair);
+	struct fy_node *value = fy_node_pair_value(pair);
+	char key[256], keys[256], described[QUOTE_MAX + 32], quoted[QUOTE_MAX + 4];
+	const char *text, *subsection;
+	struct fy_node_pair *subpair;
+	void *iter = NULL;
+	size_t length;
+	int index;
+
+	if (key_node == NULL || !fy_node_is_scalar(key_node))
+		return parse_error(parse, key_node, key_node, section, "expected a key name, got %s",
+		    describe_value(key_node, false, described, sizeof described));
+	text = fy_node_get_scalar(key_node, &length);
+
+	index = setting_find(section, text, length);
+	if (index != -1) {
+		seen[index] = true;
+		return load_value(parse, &settings[index], key_node, value, config);
+	}
+
+	subsection = section == NULL ? section_find(text, length) : NULL;
+	if (subsection != NULL) {
+		if (node_is_empty(value))
+			return 0;
+		if (!fy_node_is_mapping(value)) {
+			valid_keys(subsection, keys, sizeof keys);
+			return parse_error(parse, value, key_node, subsection,
+			    "expected a mapping with the keys %s, got %s", keys,
+			    describe_value(value, false, described, sizeof described));
+		}
+		while ((subpair = fy_node_mapping_iterate(value, &iter)) != NULL) {
+			if (load_pair(parse, subsection, subpair, config, seen) == -1)
+				return -1;
+		}
+		return 0;
+	}
+
+	quote_text(text, length, quoted, sizeof quoted);
+	if (section != NULL)
+		snprintf(key, sizeof key, "%s.%s", section, quoted);
+	else
+		snprintf(key, sizeof key, "%s", quoted);
+	valid_keys(section, keys, sizeof keys);
+	return parse_error(parse, key_node, key_node, key, "unknown key; valid keys are %s", keys);
+}
+
+static int
+load_root(struct config_parse *parse, struct fy_node *root, struct cake_config *config)
+{
+	bool seen[SETTING_COUNT] = { false };
+	char key[64], described[QUOTE_MAX + 32];
+	struct fy_node_pair *pair;
+	void *iter = NULL;
+	size_t i;
+
+	if (node_is_empty(root))
+		return parse_error(parse, NULL, NULL, NULL, "no settings found; " REQUIRED_HINT);
+	if (!fy_node_is_mapping(root))
+		return parse_error(parse, root, root, NULL,
+		    "expected a mapping of settings such as 'version: \"%s\"', got %s",
+		    CONFIG_VERSION, describe_value(root, false, described, sizeof described));
+
+	while ((pair = fy_node_mapping_iterate(root, &iter)) != NULL) {
+		if (load_pair(parse, NULL, pair, config, seen) == -1)
+			return -1;
+	}
+
+	for (i = 0; i < SETTING_COUNT; i++) {
+		if (settings[i].required && !seen[i]) {
+			setting_key(&settings[i], key, sizeof key);
+			return parse_error(parse, NULL, NULL, key,
+			    "required key missing; " REQUIRED_HINT);
+		}
+	}
+	return 0;
+}
+
+/* Reports the first YAML error libfyaml collected in DIAG. */
+static int
+syntax_error(struct config_parse *parse, struct fy_diag *diag)
+{
+	struct fy_diag_error *error;
+	void *iter = NULL;
+
+	while ((error = fy_diag_errors_iterate(diag, &iter)) != NULL) {
+		if (error->type < FYET_ERROR)
+			continue;
+		/* libfyaml 0.7.12 stores collected error positions 1-based. */
+		if (error->line > 0 && error->column > 0)
+			snprintf(parse->error, parse->error_size, "%s:%d:%d: invalid YAML: %s",
+			    parse->path, error->line, error->column, error->msg);
+		else
+			snprintf(parse->error, parse->error_size, "%s: invalid YAML: %s",
+			    parse->path, error->msg);
+		return -1;
+	}
+	return parse_error(parse, NULL, NULL, NULL, "invalid YAML");
+}
+
+/* Parses TEXT as exactly one YAML document and loads it into CONFIG. */
+static int
+load_text(struct config_parse *parse, const char *text, size_t length, struct cake_config *config)
+{
+	struct fy_parse_cfg parse_cfg;
+	struct fy_diag_cfg diag_cfg;
+	struct fy_document *document = NULL, *extra;
+	struct fy_parser *parser = NULL;
+	struct fy_diag *diag;
+	int result = -1;
+
+	fy_diag_cfg_default(&diag_cfg);
+	diag_cfg.fp = NULL;
+	diag_cfg.level = FYET_ERROR;
+	diag = fy_diag_create(&diag_cfg);
+	if (diag == NULL)
+		return parse_error(parse, NULL, NULL, NULL, "cannot create the YAML parser");
+	fy_diag_set_collect_errors(diag, true);
+
+	memset(&parse_cfg, 0, sizeof parse_cfg);
+	parse_cfg.flags = FYPCF_QUIET | FYPCF_RESOLVE_DOCUMENT;
+	parse_cfg.diag = diag;
+	parser = fy_parser_create(&parse_cfg);
+	if (parser == NULL || fy_parser_set_string(parser, text, length) != 0) {
+		parse_error(parse, NULL, NULL, NULL, "cannot create the YAML parser");
+		goto out;
+	}
+
+	document = fy_parse_load_document(parser);
+	if (fy_parser_get_stream_error(parser) || fy_diag_got_error(diag)) {
+		syntax_error(parse, diag);
+		goto out;
+	}
+	if (document == NULL) {
+		parse_error(parse, NULL, NULL, NULL, "no settings found; " REQUIRED_HINT);
+		goto out;
+	}
+
+	extra = fy_parse_load_document(parser);
+	if (extra != NULL) {
+		parse_error(parse, NULL, fy_document_root(extra), NULL,
+		    "expected one YAML document, found a second one; remove the '---' line");
+		fy_parse_document_destroy(parser, extra);
+		goto out;
+	}
+	if (fy_parser_get_stream_error(parser) || fy_diag_got_error(diag)) {
+		syntax_error(parse, diag);
+		goto out;
+	}
+
+	result = load_root(parse, fy_document_root(document), config);
+
+out:
+	if (document != NULL)
+		fy_parse_document_destroy(parser, document);
+	if (parser != NULL)
+		fy_parser_destroy(parser);
+	fy_diag_destroy(diag);
+	return result;
+}
+
+/* Reads all of PATH into a malloc'd buffer. */
+static char *
+read_file(const char *path, size_t *length, char *error, size_t error_size)
+{
+	FILE *file;
+	char *text;
+	int saved;
+
+	file = fopen(path, "re");
+	if (file == NULL) {
+		snprintf(error, error_size, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	text = malloc(CONFIG_FILE_MAX + 1);
+	if (text == NULL) {
+		fclose(file);
+		snprintf(error, error_size, "cannot read %s: %s", path, strerror(ENOMEM));
+		return NULL;
+	}
+
+	*length = fread(text, 1, CONFIG_FILE_MAX + 1, file);
+	saved = errno;
+	if (ferror(file)) {
+		snprintf(error, error_size, "cannot read %s: %s", path, strerror(saved));
+		goto fail;
+	}
+	if (*length > CONFIG_FILE_MAX) {
+		snprintf(error, error_size, "cannot read %s: larger than %d bytes, the limit for a config file",
+		    path, CONFIG_FILE_MAX);
+		goto fail;
+	}
+	fclose(file);
+	return text;
+
+fail:
+	fclose(file);
+	free(text);
+	return NULL;
+}
+
+int
+config_load(const char *path, struct cake_config *config, char *error, size_t error_size)
+{
+	struct config_parse parse = { path, error, error_size };
+	struct cake_config loaded;
+	size_t length;
+	char *text;
+
+	text = read_file(path, &length, error, error_size);
+	if (text == NULL)
+		return -1;
+
+	config_defaults(&loaded);
+	if (load_text(&parse, text, length, &loaded) == -1) {
+		config_free(&loaded);
+		free(text);
+		return -1;
+	}
+	free(text);
+
+	snprintf(loaded.source, sizeof loaded.source, "%s", path);
+	config_free(config);
+	*config = loaded;
+	return 0;
+}
+
+int
+config_apply_env(struct cake_config *config, char *error, size_t error_size)
+{
+	char quoted[QUOTE_MAX + 4];
+	enum strictness strictness = config->strictness;
+	enum log_level level = config->log_level;
+	const char *env, *text;
+
+	/* Every variable is checked before any is applied, so an error changes nothing. */
+	env = getenv("CAKE_ENV");
+	if (env != NULL && strlen(env) >= sizeof config->env) {
+		quote_text(env, strlen(env), quoted, sizeof quoted);
+		snprintf(error, error_size, "CAKE_ENV: expected at most %zu characters, got %zu ('%s')",
+		    sizeof config->env - 1, strlen(env), quoted);
+		return -1;
+	}
+
+	text = getenv("CAKE_STRICTNESS");
+	if (text != NULL && *text != '\0' && strictness_parse(text, &strictness) == -1) {
+		quote_text(text, strlen(text), quoted, sizeof quoted);
+		snprintf(error, error_size,
+		    "CAKE_STRICTNESS: expected minimal, balanced or paranoid, got '%s'", quoted);
+		return -1;
+	}
+
+	text = getenv("CAKE_LOG_LEVEL");
+	if (text != NULL && *text != '\0' && log_level_parse(text, &level) == -1) {
+		quote_text(text, strlen(text), quoted, sizeof quoted);
+		snprintf(error, error_size,
+		    "CAKE_LOG_LEVEL: expected DEBUG, INFO, WARN or ERROR, got '%s'", quoted);
+		return -1;
+	}
+
+	if (env != NULL && *env != '\0')
+		snprintf(config->env, sizeof config->env, "%s", env);
+	config->strictness = strictness;
+	config->log_level = level;
+	return 0;
+}
+
+/* Writes CAKE_HOME/PATH to OUT, or PATH itself when it is absolute. */
+static int
+resolve_path(const char *path, const char *cake_home, char *out, size_t size)
+{
+	size_t home_length = strlen(cake_home);
+	const char *separator;
+	int written;
+
+	if (path[0] == '/') {
+		written = snprintf(out, size, "%s", path);
+	} else {
+		separator = home_length > 0 && cake_home[home_length - 1] == '/' ? "" : "/";
+		written = snprintf(out, size, "%s%s%s", cake_home, separator, path);
+	}
+	return written < 0 || (size_t)written >= size ? -1 : 0;
+}
+
+int
+config_resolve_paths(struct cake_config *config, const char *cake_home)
+{
+	char database_path[PATH_MAX], log_file[PATH_MAX];
+
+	if (resolve_path(config->database_path, cake_home, database_path, sizeof database_path) == -1)
+		return -1;
+	if (resolve_path(config->log_file, cake_home, log_file, sizeof log_file) == -1)
+		return -1;
+
+	memcpy(config->database_path, database_path, sizeof database_path);
+	memcpy(config->log_file, log_file, sizeof log_file);
+	return 0;
+}
+
+static bool
+file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+int
+config_find(const char *explicit_path, const char *cake_home, char *out, size_t out_size)
+{
+	char home_path[PATH_MAX];
+	int written;
+
+	if (explicit_path != NULL) {
+		written = snprintf(out, out_size, "%s", explicit_path);
+		if (written < 0 || (size_t)written >= out_size)
+			return -1;
+		return file_exists(explicit_path) ? 0 : -1;
+	}
+
+	if (file_exists(CONFIG_FILE_NAME)) {
+		snprintf(out, out_size, "%s", CONFIG_FILE_NAME);
+		return 0;
+	}
+	if (cake_home == NULL || *cake_home == '\0' ||
+	    resolve_path(CONFIG_FILE_NAME, cake_home, home_path, sizeof home_path) == -1) {
+		snprintf(out, out_size, "./%s", CONFIG_FILE_NAME);
+		return -1;
+	}
+
+	if (file_exists(home_path)) {
+		written = snprintf(out, out_size, "%s", home_path);
+		return written < 0 || (size_t)written >= out_size ? -1 : 0;
+	}
+	snprintf(out, out_size, "./%s or %s", CONFIG_FILE_NAME, home_path);
+	return -1;
+}
+
+/* Writes one setting of DEFAULTS as "key: value" with its comment above. */
+static void
+write_setting(FILE *file, const struct setting *setting, const struct cake_config *defaults)
+{
+	const char *field = (const char *)defaults + setting->offset;
+	const char *indent = setting->section != NULL ? "  " : "";
+
+	if (setting->type == SETTING_INTEGER)
+		fprintf(file, "%s# %s, %d to %d.\n", indent, setting->comment, setting->min, setting->max);
+	else
+		fprintf(file, "%s# %s\n", indent, setting->comment);
+
+	fprintf(file, "%s%s: ", indent, setting->name);
+	switch (setting->type) {
+	case SETTING_VERSION:
+		fprintf(file, "\"%s\"\n", field);
+		break;
+	case SETTING_STRICTNESS:
+		fprintf(file, "%s\n", strictness_name(*(const enum strictness *)field));
+		break;
+	case SETTING_INTEGER:
+		fprintf(file, "%d\n", *(const int *)field);
+		break;
+	case SETTING_LOG_LEVEL:
+		fprintf(file, "%s\n", log_level_name(*(const enum log_level *)field));
+		break;
+	case SETTING_PATH:
+		fprintf(file, "%s\n", field);
+		break;
+	case SETTING_BOOLEAN:
+		fprintf(file, "%s\n", *(const bool *)field ? "true" : "false");
+		break;
+	case SETTING_STRING_LIST:
+		/* The default list is empty. */
+		fprintf(file, "[]\n");
+		break;
+	}
+}
+
+static void
+write_template(FILE *file)
+{
+	struct cake_config defaults;
+	const char *section = NULL;
+	size_t i;
+
+	config_defaults(&defaults);
+	fprintf(file,
+	    "# CAKE configuration, written by `cake init`.\n"
+	    "#\n"
+	    "# CAKE reads ./%s, else $CAKE_HOME/%s\n"
+	    "# (CAKE_HOME is ~/.cake unless set). Unknown keys are errors. The\n"
+	    "# environment variables CAKE_ENV, CAKE_STRICTNESS and CAKE_LOG_LEVEL\n"
+	    "# override this file.\n"
+	    "\n"
+	    "# Required settings.\n",
+	    CONFIG_FILE_NAME, CONFIG_FILE_NAME);
+
+	for (i = 0; i < SETTING_COUNT; i++) {
+		if (i > 0 && settings[i - 1].required && !settings[i].required)
+			fprintf(file, "\n# Optional settings, shown with their defaults.\n");
+
+		if (settings[i].section != NULL &&
+		    (section == NULL || strcmp(section, settings[i].section) != 0)) {
+			fprintf(file, "\n%s:\n", settings[i].section);
+			section = settings[i].section;
+		} else if (settings[i].section == NULL) {
+			fprintf(file, "\n");
+		}
+		write_setting(file, &settings[i], &defaults);
+	}
+	config_free(&defaults);
+}
+
+/* Writes DIR of PATH to OUT: "." for a bare file name. */
+static void
+directory_of(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(out, size, ".");
+	else if (slash == path)
+		snprintf(out, size, "/");
+	else
+		snprintf(out, size, "%.*s", (int)(slash - path), path);
+}
+
+int
+config_write_template(const char *path, bool force, char *error, size_t error_size)
+{
+	char directory[PATH_MAX], temporary[PATH_MAX];
+	const char *base;
+	struct stat st;
+	FILE *file;
+	int fd, directory_fd, written;
+
+	if (!force && lstat(path, &st) == 0) {
+		snprintf(error, error_size, "%s already exists; pass --force to overwrite it", path);
+		return -1;
+	}
+
+	directory_of(path, directory, sizeof directory);
+	base = strrchr(path, '/');
+	base = base == NULL ? path : base + 1;
+	written = snprintf(temporary, sizeof temporary, "%s/.%s.XXXXXX", directory, base);
+	if (written < 0 || (size_t)written >= sizeof temporary) {
+		snprintf(error, error_size, "cannot write %s: %s", path, strerror(ENAMETOOLONG));
+		return -1;
+	}
+
+	fd = mkstemp(temporary);
+	if (fd == -1) {
+		snprintf(error, error_size, "cannot write %s: cannot create a temporary file in %s: %s",
+		    path, directory, strerror(errno));
+		return -1;
+	}
+	if (fchmod(fd, 0600) == -1 || (file = fdopen(fd, "w")) == NULL) {
+		snprintf(error, error_size, "cannot write %s: %s", temporary, strerror(errno));
+		close(fd);
+		unlink(temporary);
+		return -1;
+	}
+
+	write_template(file);
+	if (fflush(file) != 0 || ferror(file) || fsync(fd) == -1) {
+		snprintf(error, error_size, "cannot write %s: %s", temporary, strerror(errno));
+		fclose(file);
+		unlink(temporary);
+		return -1;
+	}
+	if (fclose(file) != 0) {
+		snprintf(error, error_size, "cannot write %s: %s", temporary, strerror(errno));
+		unlink(temporary);
+		return -1;
+	}
+
+	if (rename(temporary, path) == -1) {
+		snprintf(error, error_size, "cannot write %s: %s", path, strerror(errno));
+		unlink(temporary);
+		return -1;
+	}
+
+	/*
+	 * Syncing the directory makes the rename survive a crash. The file is
+	 * complete either way, so a failure here is not reported.
+	 */
+	directory_fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (directory_fd != -1) {
+		fsync(directory_fd);
+		close(directory_fd);
+	}
+	return 0;
+}

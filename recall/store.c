@@ -1,0 +1,826 @@
+/*
+ * recall.db: opening, migrations, verification and the error memory.
+ *
+ * Times are stored as INTEGER Unix seconds from time(NULL), as the schema
+ * files describe.
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "paths.h"
+#include "proto.h"
+#include "store.h"
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_FILE_MODE 0600
+#define STORE_DIR_MODE 0700
+
+#define MARK_PASS "\xe2\x9c\x93"	/* U+2713 CHECK MARK */
+#define MARK_FAIL "\xe2\x9c\x97"	/* U+2717 BALLOT X */
+
+#define NITEMS(array) (sizeof(array) / sizeof((array)[0]))
+
+/* A table as the migrations create it, for store_verify. */
+struct expected_table {
+	const char *name;
+	const char *const *columns;
+	size_t column_count;
+};
+
+/* A single-column index as the migrations create it, for store_verify. */
+struct expected_index {
+	const char *name;
+	const char *table;
+	const char *column;
+};
+
+static const char *const error_memory_columns[] = {
+	"id", "error_signature", "error_type", "file_path", "first_seen", "last_seen",
+	"occurrence_count", "intervention_count", "success_count", "last_intervention",
+	"expires_at", "severity", "line_number", "signature_version",
+};
+
+static const char *const pattern_violations_columns[] = {
+	"id", "pattern_type", "details", "timestamp", "prevented",
+};
+
+static const struct expected_table expected_tables[] = {
+	{ "error_memory", error_memory_columns, NITEMS(error_memory_columns) },
+	{ "pattern_violations", pattern_violations_columns, NITEMS(pattern_violations_columns) },
+};
+
+static const struct expected_index expected_indexes[] = {
+	{ "idx_signature", "error_memory", "error_signature" },
+	{ "idx_expires", "error_memory", "expires_at" },
+};
+
+static void set_error(char *error, size_t error_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+set_error(char *error, size_t error_size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (error == NULL || error_size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(error, error_size, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends NAME to the comma-separated LIST, truncating when it is full. */
+static void
+append_name(char *list, size_t size, const char *name)
+{
+	size_t used = strlen(list);
+
+	if (used + 1 >= size)
+		return;
+	snprintf(list + used, size - used, "%s%s", used > 0 ? ", " : "", name);
+}
+
+/* The build stops when schema/ contains no migration, so the list is never empty. */
+static const char *
+latest_version(void)
+{
+	return store_migrations[store_migration_count - 1].version;
+}
+
+static int
+exec_sql(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+}
+
+static void
+rollback(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Returns 1 when table NAME exists, 0 when not, -1 on a database error. */
+static int
+table_exists(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+	    -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+make_parent_dir(const char *path, char *error, size_t error_size)
+{
+	char parent[PATH_MAX];
+	char *slash;
+
+	if (snprintf(parent, sizeof parent, "%s", path) >= (int)sizeof parent) {
+		set_error(error, error_size, "database path too long: %s", path);
+		return -1;
+	}
+	slash = strrchr(parent, '/');
+	if (slash == NULL || slash == parent)
+		return 0;
+	*slash = '\0';
+
+	if (paths_mkdir_p(parent, STORE_DIR_MODE) == -1) {
+		set_error(error, error_size, "failed to create directory %s for the database: %s",
+		    parent, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Creates PATH as an empty file with mode 0600 before SQLite opens it, so a
+ * new database is not readable by others at any moment. An existing file
+ * keeps its mode. SQLite gives the -wal and -shm files the mode of the
+ * database file (findCreateFileMode in os_unix.c).
+ */
+static int
+create_private_file(const char *path, char *error, size_t error_size)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
+	if (fd == -1) {
+		if (errno == EEXIST)
+			return 0;
+		set_error(error, error_size, "failed to create database %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+
+	/* The umask may have removed bits from the mode given to open(). */
+	if (fchmod(fd, STORE_FILE_MODE) == -1) {
+		set_error(error, error_size, "failed to set mode 0600 on database %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Switches to WAL mode. SQLite keeps the old mode, without an error, when it cannot. */
+static int
+enable_wal(sqlite3 *db, const char *path, char *error, size_t error_size)
+{
+	sqlite3_stmt *stmt;
+	const char *mode;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to enable WAL mode on database %s: %s", path,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_ROW) {
+		set_error(error, error_size, "failed to enable WAL mode on database %s: %s", path,
+		    sqlite3_errmsg(db));
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+
+	mode = (const char *)sqlite3_column_text(stmt, 0);
+	if (mode == NULL || strcasecmp(mode, "wal") != 0) {
+		set_error(error, error_size,
+		    "failed to enable WAL mode on database %s: journal_mode is still %s", path,
+		    mode != NULL ? mode : "unknown");
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+int
+store_open(const char *path, sqlite3 **db, char *error, size_t error_size)
+{
+	sqlite3 *handle = NULL;
+	int rc;
+
+	*db = NULL;
+	if (make_parent_dir(path, error, error_size) == -1)
+		return -1;
+	if (create_private_file(path, error, error_size) == -1)
+		return -1;
+
+	rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		set_error(error, error_size, "failed to open database %s: %s", path,
+		    handle != NULL ? sqlite3_errmsg(handle) : sqlite3_errstr(rc));
+		sqlite3_close(handle);
+		return -1;
+	}
+	sqlite3_extended_result_codes(handle, 1);
+	sqlite3_busy_timeout(handle, STORE_BUSY_TIMEOUT_MS);
+
+	if (enable_wal(handle, path, error, error_size) == -1) {
+		sqlite3_close(handle);
+		return -1;
+	}
+	if (exec_sql(handle, "PRAGMA foreign_keys = ON") == -1) {
+		set_error(error, error_size, "failed to enable foreign keys on database %s: %s",
+		    path, sqlite3_errmsg(handle));
+		sqlite3_close(handle);
+		return -1;
+	}
+
+	*db = handle;
+	return 0;
+}
+
+/*
+ * Turns a migration name into the description shown while it runs:
+ * "001_initial_schema" becomes "Initial schema".
+ */
+static void
+describe_migration(const char *name, char *out, size_t size)
+{
+	const char *start = name;
+	size_t i;
+
+	if (strlen(name) > 4 && isdigit((unsigned char)name[0]) &&
+	    isdigit((unsigned char)name[1]) && isdigit((unsigned char)name[2]) && name[3] == '_')
+		start = name + 4;
+
+	snprintf(out, size, "%s", start);
+	for (i = 0; out[i] != '\0'; i++) {
+		if (out[i] == '_')
+			out[i] = ' ';
+	}
+	out[0] = (char)toupper((unsigned char)out[0]);
+}
+
+/* Returns 1 when VERSION is in schema_version, 0 when not, -1 on a database error. */
+static int
+version_recorded(sqlite3 *db, const char *version)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM schema_version WHERE version = ?1", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(stmt, 1, version, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+record_version(sqlite3 *db, const struct store_migration *migration)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db,
+	    "INSERT INTO schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)", -1,
+	    &stmt, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(stmt, 1, migration->version, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, migration->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Applies MIGRATION unless schema_version already lists it. The check runs
+ * inside the write transaction, so two upgrades at once cannot both apply
+ * it. Returns 1 when applied, 0 when already applied, -1 on error.
+ */
+static int
+apply_migration(sqlite3 *db, const struct store_migration *migration, FILE *out,
+    char *error, size_t error_size)
+{
+	char previous[16];
+	char description[128];
+	int recorded;
+
+	if (exec_sql(db, "BEGIN IMMEDIATE") == -1) {
+		set_error(error, error_size, "failed to start migration %s: %s", migration->name,
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+
+	recorded = version_recorded(db, migration->version);
+	if (recorded == -1) {
+		set_error(error, error_size, "failed to read schema_version: %s",
+		    sqlite3_errmsg(db));
+		rollback(db);
+		return -1;
+	}
+	if (recorded == 1) {
+		rollback(db);
+		return 0;
+	}
+	if (store_version(db, previous, sizeof previous) == -1) {
+		set_error(error, error_size, "failed to read schema_version: %s",
+		    sqlite3_errmsg(db));
+		rollback(db);
+		return -1;
+	}
+
+	describe_migration(migration->name, description, sizeof description);
+	fprintf(out, "INFO  [migration] Running upgrade %s -> %s, %s\n", previous,
+	    migration->version, description);
+	fflush(out);
+
+	if (exec_sql(db, migration->sql) == -1) {
+		set_error(error, error_size, "migration %s failed: %s", migration->name,
+		    sqlite3_errmsg(db));
+		rollback(db);
+		return -1;
+	}
+	if (record_version(db, migration) == -1) {
+		set_error(error, error_size, "failed to record migration %s in schema_version: %s",
+		    migration->name, sqlite3_errmsg(db));
+		rollback(db);
+		return -1;
+	}
+	if (exec_sql(db, "COMMIT") == -1) {
+		set_error(error, error_size, "failed to commit migration %s: %s", migration->name,
+		    sqlite3_errmsg(db));
+		rollback(db);
+		return -1;
+	}
+	return 1;
+}
+
+int
+store_upgrade(sqlite3 *db, FILE *out, char *error, size_t error_size)
+{
+	char current[16];
+	int applied = 0;
+	int rc;
+
+	if (exec_sql(db, "CREATE TABLE IF NOT EXISTS schema_version ("
+	    "version TEXT PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)") == -1) {
+		set_error(error, error_size, "failed to create table schema_version: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+
+	if (store_version(db, current, sizeof current) == -1) {
+		set_error(error, error_size, "failed to read schema_version: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (strcmp(current, latest_version()) > 0) {
+		set_error(error, error_size,
+		    "database schema version %s is newer than this cake supports (%s); use a newer cake",
+		    current, latest_version());
+		return -1;
+	}
+
+	for (size_t i = 0; i < store_migration_count; i++) {
+		rc = apply_migration(db, &store_migrations[i], out, error, error_size);
+		if (rc == -1)
+			return -1;
+		applied += rc;
+	}
+	return applied;
+}
+
+/* Versions are three zero-padded digits, so the text maximum is the newest. */
+int
+store_version(sqlite3 *db, char *out, size_t size)
+{
+	sqlite3_stmt *stmt;
+	const char *version;
+	int exists;
+
+	if (size == 0)
+		return -1;
+	out[0] = '\0';
+
+	exists = table_exists(db, "schema_version");
+	if (exists != 1)
+		return exists;
+
+	if (sqlite3_prepare_v2(db, "SELECT max(version) FROM schema_version", -1, &stmt,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(stmt) != SQLITE_ROW) {
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	version = (const char *)sqlite3_column_text(stmt, 0);
+	if (version != NULL && snprintf(out, size, "%s", version) >= (int)size) {
+		out[0] = '\0';
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+static int
+column_index(const struct expected_table *table, const char *name)
+{
+	for (size_t i = 0; i < table->column_count; i++) {
+		if (strcasecmp(table->columns[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Writes the advice that follows "X missing". Upgrading creates a missing
+ * object only while its migration is still pending, so the advice depends
+ * on the schema version recorded in DB.
+ */
+static void
+missing_advice(sqlite3 *db, char *out, size_t size)
+{
+	char version[16];
+	const char *latest = latest_version();
+
+	if (store_version(db, version, sizeof version) == -1 || strcmp(version, latest) < 0)
+		snprintf(out, size, "; run `cake db upgrade`");
+	else if (strcmp(version, latest) == 0)
+		snprintf(out, size, " although schema version %s is recorded; "
+		    "move the database aside and run `cake db upgrade`", version);
+	else
+		snprintf(out, size, "; the database is from a newer cake");
+}
+
+/* Compares TABLE's columns with the expected ones. Returns 0 when they match, 1 otherwise. */
+static int
+verify_table(sqlite3 *db, FILE *out, const struct expected_table *table, const char *advice)
+{
+	sqlite3_stmt *stmt;
+	char missing[512] = "";
+	char unexpected[512] = "";
+	uint64_t found = 0;
+	int count = 0;
+	int exists;
+	int rc;
+	int i;
+
+	exists = table_exists(db, table->name);
+	if (exists == -1) {
+		fprintf(out, MARK_FAIL " Failed to read table %s: %s\n", table->name, sqlite3_errmsg(db));
+		return 1;
+	}
+	if (exists == 0) {
+		fprintf(out, MARK_FAIL " %s table missing%s\n", table->name, advice);
+		return 1;
+	}
+
+	if (sqlite3_prepare_v2(db, "SELECT name FROM pragma_table_info(?1)", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		fprintf(out, MARK_FAIL " Failed to read columns of %s: %s\n", table->name,
+		    sqlite3_errmsg(db));
+		return 1;
+	}
+	sqlite3_bind_text(stmt, 1, table->name, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(stmt, 0);
+
+		count++;
+		i = column_index(table, name);
+		if (i >= 0)
+			found |= UINT64_C(1) << i;
+		else
+			append_name(unexpected, sizeof unexpected, name);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		fprintf(out, MARK_FAIL " Failed to read columns of %s: %s\n", table->name,
+		    sqlite3_errmsg(db));
+		return 1;
+	}
+
+	for (i = 0; i < (int)table->column_count; i++) {
+		if ((found & (UINT64_C(1) << i)) == 0)
+			append_name(missing, sizeof missing, table->columns[i]);
+	}
+	if (missing[0] == '\0' && unexpected[0] == '\0') {
+		fprintf(out, MARK_PASS " %s table exists (%d columns)\n", table->name, count);
+		return 0;
+	}
+
+	fprintf(out, MARK_FAIL " %s has %d columns, expected %zu (", table->name, count,
+	    table->column_count);
+	if (missing[0] != '\0')
+		fprintf(out, "missing: %s%s", missing, unexpected[0] != '\0' ? "; " : "");
+	if (unexpected[0] != '\0')
+		fprintf(out, "unexpected: %s", unexpected);
+	fprintf(out, ")\n");
+	return 1;
+}
+
+/*
+ * Reads the table and the comma-separated columns of index NAME into TABLE
+ * and COLUMNS. Returns 1 when the index exists, 0 when not, -1 on error.
+ */
+static int
+read_index(sqlite3 *db, const char *name, char *table, size_t table_size, char *columns,
+    size_t columns_size)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT tbl_name, (SELECT group_concat(name, ', ') FROM "
+	    "(SELECT name FROM pragma_index_info(?1) ORDER BY seqno)) "
+	    "FROM sqlite_master WHERE type = 'index' AND name = ?1", -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		const char *text;
+
+		text = (const char *)sqlite3_column_text(stmt, 0);
+		snprintf(table, table_size, "%s", text != NULL ? text : "");
+		text = (const char *)sqlite3_column_text(stmt, 1);
+		snprintf(columns, columns_size, "%s", text != NULL ? text : "");
+	}
+	sqlite3_finalize(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Checks that every expected index exists on the right column. Returns 0 or 1. */
+static int
+verify_indexes(sqlite3 *db, FILE *out, const char *advice)
+{
+	char names[256] = "";
+	char missing[256] = "";
+	char table[128];
+	char columns[256];
+	size_t missing_count = 0;
+	int failed = 0;
+	int exists;
+
+	for (size_t i = 0; i < NITEMS(expected_indexes); i++) {
+		const struct expected_index *index = &expected_indexes[i];
+
+		append_name(names, sizeof names, index->name);
+		exists = read_index(db, index->name, table, sizeof table, columns, sizeof columns);
+		if (exists == -1) {
+			fprintf(out, MARK_FAIL " Failed to read index %s: %s\n", index->name,
+			    sqlite3_errmsg(db));
+			failed = 1;
+		} else if (exists == 0) {
+			append_name(missing, sizeof missing, index->name);
+			missing_count++;
+		} else if (strcmp(table, index->table) != 0 || strcmp(columns, index->column) != 0) {
+			fprintf(out, MARK_FAIL " Index %s is on %s(%s), expected %s(%s)\n",
+			    index->name, table, columns, index->table, index->column);
+			failed = 1;
+		}
+	}
+
+	if (missing_count > 0) {
+		fprintf(out, MARK_FAIL " %s %s missing%s\n",
+		    missing_count == 1 ? "Index" : "Indexes", missing, advice);
+		failed = 1;
+	}
+	if (!failed)
+		fprintf(out, MARK_PASS " Indexes created (%s)\n", names);
+	return failed;
+}
+
+static int
+verify_wal(sqlite3 *db, FILE *out)
+{
+	sqlite3_stmt *stmt;
+	const char *mode;
+	int failed;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, NULL) != SQLITE_OK ||
+	    sqlite3_step(stmt) != SQLITE_ROW) {
+		fprintf(out, MARK_FAIL " Failed to read journal_mode: %s\n", sqlite3_errmsg(db));
+		sqlite3_finalize(stmt);
+		return 1;
+	}
+
+	mode = (const char *)sqlite3_column_text(stmt, 0);
+	if (mode == NULL)
+		mode = "unknown";
+	failed = strcasecmp(mode, "wal") != 0;
+	if (failed)
+		fprintf(out, MARK_FAIL " WAL mode disabled (journal_mode=%s)\n", mode);
+	else
+		fprintf(out, MARK_PASS " WAL mode enabled\n");
+	sqlite3_finalize(stmt);
+	return failed;
+}
+
+static int
+verify_version(sqlite3 *db, FILE *out)
+{
+	char version[16];
+	const char *latest = latest_version();
+	int order;
+
+	if (store_version(db, version, sizeof version) == -1) {
+		fprintf(out, MARK_FAIL " Failed to read schema_version: %s\n", sqlite3_errmsg(db));
+		return 1;
+	}
+	if (version[0] == '\0') {
+		fprintf(out, MARK_FAIL " No schema version recorded; run `cake db upgrade`\n");
+		return 1;
+	}
+
+	order = strcmp(version, latest);
+	if (order < 0) {
+		fprintf(out, MARK_FAIL " Schema version %s, latest is %s; run `cake db upgrade`\n",
+		    version, latest);
+		return 1;
+	}
+	if (order > 0) {
+		fprintf(out, MARK_FAIL
+		    " Schema version %s is newer than this cake supports (%s); use a newer cake\n",
+		    version, latest);
+		return 1;
+	}
+	fprintf(out, MARK_PASS " Schema version %s (latest)\n", version);
+	return 0;
+}
+
+int
+store_verify(sqlite3 *db, FILE *out)
+{
+	char advice[160];
+	int failed = 0;
+
+	missing_advice(db, advice, sizeof advice);
+	fprintf(out, "Checking database structure...\n");
+	for (size_t i = 0; i < NITEMS(expected_tables); i++)
+		failed |= verify_table(db, out, &expected_tables[i], advice);
+	failed |= verify_indexes(db, out, advice);
+	failed |= verify_wal(db, out);
+	failed |= verify_version(db, out);
+
+	fprintf(out, "Database verification %s\n", failed ? "FAILED" : "PASSED");
+	fflush(out);
+	return failed;
+}
+
+static int
+signature_valid(const char *signature, size_t length)
+{
+	if (length != SIGNATURE_HEX_LEN)
+		return 0;
+	for (size_t i = 0; i < length; i++) {
+		if (!isdigit((unsigned char)signature[i]) && (signature[i] < 'a' || signature[i] > 'f'))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * One statement inserts or updates the row and returns its counts, so the
+ * record is a single transaction. In DO UPDATE, unqualified columns are the
+ * row's old values. ?4 is the current time and ?5 the new expires_at.
+ */
+static const char record_sql[] =
+    "INSERT INTO error_memory (error_signature, error_type, file_path, first_seen, last_seen,"
+    " occurrence_count, intervention_count, success_count, last_intervention, expires_at,"
+    " severity, line_number, signature_version)"
+    " VALUES (?1, ?2, ?3, ?4, ?4, 1, 0, 0, NULL, ?5, ?6, ?7, ?8)"
+    " ON CONFLICT (error_signature) DO UPDATE SET"
+    " occurrence_count = CASE WHEN expires_at <= ?4 THEN 1 ELSE occurrence_count + 1 END,"
+    " intervention_count = CASE WHEN expires_at <= ?4 THEN 0 ELSE intervention_count END,"
+    " success_count = CASE WHEN expires_at <= ?4 THEN 0 ELSE success_count END,"
+    " last_intervention = CASE WHEN expires_at <= ?4 THEN NULL ELSE last_intervention END,"
+    " first_seen = CASE WHEN expires_at <= ?4 THEN ?4 ELSE first_seen END,"
+    " last_seen = ?4, expires_at = ?5,"
+    " error_type = excluded.error_type, file_path = excluded.file_path,"
+    " severity = excluded.severity, line_number = excluded.line_number,"
+    " signature_version = excluded.signature_version"
+    " RETURNING occurrence_count, intervention_count";
+
+/*
+ * The descriptive columns (error_type, file_path, severity, line_number,
+ * signature_version) always take the newest occurrence's values.
+ */
+int
+store_record(sqlite3 *db, const struct msg_detection *detection, int ttl_hours,
+    struct store_counts *counts, char *error, size_t error_size)
+{
+	size_t signature_length = strnlen(detection->signature, sizeof detection->signature);
+	size_t file_path_length = strnlen(detection->file_path, sizeof detection->file_path);
+	sqlite3_int64 now = (sqlite3_int64)time(NULL);
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (!signature_valid(detection->signature, signature_length)) {
+		set_error(error, error_size, "invalid signature '%.*s': expected %d lowercase hex digits",
+		    (int)signature_length, detection->signature, SIGNATURE_HEX_LEN);
+		return -1;
+	}
+	if (ttl_hours < 1) {
+		set_error(error, error_size, "invalid TTL %d hours: expected 1 or more", ttl_hours);
+		return -1;
+	}
+	if (detection->severity < SEVERITY_LOW || detection->severity > SEVERITY_CRITICAL) {
+		set_error(error, error_size, "invalid severity %d for signature %s: expected %d-%d",
+		    (int)detection->severity, detection->signature, SEVERITY_LOW, SEVERITY_CRITICAL);
+		return -1;
+	}
+
+	if (sqlite3_prepare_v2(db, record_sql, -1, &stmt, NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to record signature %s: %s",
+		    detection->signature, sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, detection->signature, (int)signature_length, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 2, detection->error_type,
+	    (int)strnlen(detection->error_type, sizeof detection->error_type), SQLITE_STATIC);
+	if (file_path_length > 0)
+		sqlite3_bind_text(stmt, 3, detection->file_path, (int)file_path_length, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 3);
+	sqlite3_bind_int64(stmt, 4, now);
+	sqlite3_bind_int64(stmt, 5, now + (sqlite3_int64)ttl_hours * 3600);
+	sqlite3_bind_text(stmt, 6, severity_name((enum severity)detection->severity), -1,
+	    SQLITE_STATIC);
+	if (detection->line_number != 0)
+		sqlite3_bind_int(stmt, 7, detection->line_number);
+	else
+		sqlite3_bind_null(stmt, 7);
+	sqlite3_bind_int(stmt, 8, detection->signature_version);
+
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		counts->occurrence_count = sqlite3_column_int(stmt, 0);
+		counts->intervention_count = sqlite3_column_int(stmt, 1);
+		rc = sqlite3_step(stmt);
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(error, error_size, "failed to record signature %s: %s",
+		    detection->signature, sqlite3_errmsg(db));
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+int
+store_mark_intervention(sqlite3 *db, const char *signature, char *error, size_t error_size)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "UPDATE error_memory SET intervention_count = "
+	    "intervention_count + 1, last_intervention = ?2 WHERE error_signature = ?1", -1,
+	    &stmt, NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to count intervention for signature %s: %s",
+		    signature, sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(stmt, 1, signature, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+	rc = sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		set_error(error, error_size, "failed to count intervention for signature %s: %s",
+		    signature, sqlite3_errmsg(db));
+		sqlite3_finalize(stmt);
+		return -1;
+	}
+	sqlite3_finalize(stmt);
+
+	if (sqlite3_changes(db) == 0) {
+		set_error(error, error_size,
+		    "signature %s not found in error_memory; record it before counting an intervention",
+		    signature);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,5 @@
+"""The package the demo's agent installs from the bundled offline index."""
+
+
+def greet(name):
+    return f"Hello, {name}! The program runs."

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Bad input: unknown adapter, missing config, invalid flags, invalid config
+# values, and commands that need a running instance.
+source "$(dirname "$0")/lib.sh"
+e2e_setup
+
+"$CAKE" start --adapter=exec -- true >noconfig.out 2>&1
+check "start without config exits 1" test $? -eq 1
+check "start without config points to init" file_contains noconfig.out "cake init"
+
+"$CAKE" init --output=cake_config.yaml >/dev/null 2>&1
+"$CAKE" init --output=cake_config.yaml >again.out 2>&1
+check "init refuses to overwrite" test $? -ne 0
+check "init names --force" file_contains again.out "--force"
+"$CAKE" init --output=cake_config.yaml --force >/dev/null 2>&1
+check "init --force overwrites" test $? -eq 0
+
+"$CAKE" start --adapter=nosuch -- true >adapter.out 2>&1
+check "unknown adapter exits 2" test $? -eq 2
+check "unknown adapter is named" file_contains adapter.out "unknown adapter 'nosuch'"
+check "available adapters are listed" file_contains adapter.out "exec"
+
+"$CAKE" start --adapter=exec --bogus >flag.out 2>&1
+check "invalid flag exits 2" test $? -eq 2
+check "invalid flag prints usage" file_contains flag.out "usage: cake start"
+
+"$CAKE" frobnicate >command.out 2>&1
+check "unknown command exits 2" test $? -eq 2
+
+sed 's/^strictness: .*/strictness: strict/' cake_config.yaml >bad.yaml
+"$CAKE" start --adapter=exec --config=bad.yaml -- true >badvalue.out 2>&1
+check "invalid value exits 2" test $? -eq 2
+check "invalid value names file, key and value" \
+	grep -qE "^bad.yaml:[0-9]+:[0-9]+: strictness: expected .*, got 'strict'" badvalue.out
+
+CAKE_STRICTNESS=loose "$CAKE" start --adapter=exec -- true >env.out 2>&1
+check "invalid CAKE_STRICTNESS exits 2" test $? -eq 2
+check "invalid CAKE_STRICTNESS is named" file_contains env.out "CAKE_STRICTNESS"
+
+"$CAKE" stop >stop.out 2>&1
+check "stop without instance exits 1" test $? -eq 1
+check "stop without instance says so" file_contains stop.out "not running"
+
+echo "import nonexistent_module" | "$CAKE" test-intervention >offline.out 2>&1
+check "offline test-intervention exits 0" test $? -eq 0
+check "offline test-intervention says in-process" file_contains offline.out "in-process"
+
+printf 'Traceback (most recent call last):\n  File "main.py", line 1, in <module>\nModuleNotFoundError: No module named %s\n' "'requests'" |
+	"$CAKE" test-intervention --json >offline.json
+check "offline detection is ImportError" test "$(json_get offline.json 'd["error_type"]')" = ImportError
+check "offline severity is HIGH" test "$(json_get offline.json 'd["severity"]')" = HIGH
+check "offline suggests the install" test "$(json_get offline.json 'd["suggested_fix"]')" = "pip install requests"
+
+echo "all 12 tests passed" | "$CAKE" test-intervention --json >clean.json
+check "clean output is not detected" test "$(json_get clean.json 'd["detected"]')" = False
+check "clean output has no intervention" test "$(json_get clean.json 'd["intervention"]')" = None
+
+"$CAKE" db verify >verify.out 2>&1
+check "verify without database exits 1" test $? -eq 1
+check "verify does not create the database" test ! -e "$CAKE_HOME/recall.db"
+
+e2e_finish

@@ -1,0 +1,714 @@
+/*
+ * recall.db: migrations, verification and the error memory, on real SQLite
+ * files in a temporary directory.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "recall/store.h"
+#include "signature.h"
+
+#define UPGRADE_OUTPUT \
+	"INFO  [migration] Running upgrade  -> 001, Initial schema\n" \
+	"INFO  [migration] Running upgrade 001 -> 002, Add indexes\n"
+
+#define VERIFY_PASSED_OUTPUT \
+	"Checking database structure...\n" \
+	"\u2713 error_memory table exists (14 columns)\n" \
+	"\u2713 pattern_violations table exists (5 columns)\n" \
+	"\u2713 Indexes created (idx_signature, idx_expires)\n" \
+	"\u2713 WAL mode enabled\n" \
+	"\u2713 Schema version 002 (latest)\n" \
+	"Database verification PASSED\n"
+
+static char temp_dir[64];
+static char db_path[PATH_MAX];
+
+/* Output captured from store_upgrade or store_verify. */
+struct capture {
+	FILE *out;
+	char *text;
+	size_t length;
+};
+
+static void
+setup(void)
+{
+	snprintf(temp_dir, sizeof temp_dir, "/tmp/cake-test-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(temp_dir));
+	snprintf(db_path, sizeof db_path, "%s/home/state/recall.db", temp_dir);
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	nftw(temp_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(store, .init = setup, .fini = teardown);
+
+static void
+capture_start(struct capture *capture)
+{
+	capture->text = NULL;
+	capture->length = 0;
+	capture->out = open_memstream(&capture->text, &capture->length);
+	cr_assert_not_null(capture->out);
+}
+
+/* Closes the stream, after which capture->text contains everything written. */
+static void
+capture_end(struct capture *capture)
+{
+	cr_assert_eq(fclose(capture->out), 0);
+	capture->out = NULL;
+}
+
+static sqlite3 *
+open_store(void)
+{
+	sqlite3 *db;
+	char error[512];
+
+	cr_assert_eq(store_open(db_path, &db, error, sizeof error), 0, "store_open: %s", error);
+	return db;
+}
+
+static sqlite3 *
+open_upgraded(void)
+{
+	struct capture capture;
+	sqlite3 *db = open_store();
+	char error[512];
+
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 2, "store_upgrade: %s",
+	    error);
+	capture_end(&capture);
+	free(capture.text);
+	return db;
+}
+
+/* Opens the database file without store_open, so nothing is repaired. */
+static sqlite3 *
+open_raw(void)
+{
+	sqlite3 *db;
+
+	cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	return db;
+}
+
+static void
+exec_sql(sqlite3 *db, const char *sql)
+{
+	char *message = NULL;
+
+	cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &message), SQLITE_OK, "%s: %s", sql,
+	    message != NULL ? message : "");
+}
+
+static sqlite3_int64
+query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	sqlite3_int64 value;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW, "%s: no row", sql);
+	value = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return value;
+}
+
+static int
+query_is_null(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int is_null;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW, "%s: no row", sql);
+	is_null = sqlite3_column_type(stmt, 0) == SQLITE_NULL;
+	sqlite3_finalize(stmt);
+	return is_null;
+}
+
+static void
+query_text(sqlite3 *db, const char *sql, char *out, size_t size)
+{
+	sqlite3_stmt *stmt;
+	const char *text;
+
+	cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK, "%s: %s", sql,
+	    sqlite3_errmsg(db));
+	cr_assert_eq(sqlite3_step(stmt), SQLITE_ROW, "%s: no row", sql);
+	text = (const char *)sqlite3_column_text(stmt, 0);
+	snprintf(out, size, "%s", text != NULL ? text : "(null)");
+	sqlite3_finalize(stmt);
+}
+
+/* Fills DETECTION with an ImportError whose signature is 64 copies of DIGIT. */
+static void
+make_detection(struct msg_detection *detection, char digit)
+{
+	memset(detection, 0, sizeof *detection);
+	snprintf(detection->rule_id, sizeof detection->rule_id, "python.module_not_found");
+	snprintf(detection->error_type, sizeof detection->error_type, "ImportError");
+	memset(detection->signature, digit, SIGNATURE_HEX_LEN);
+	snprintf(detection->file_path, sizeof detection->file_path, "app/main.py");
+	detection->severity = SEVERITY_HIGH;
+	detection->line_number = 3;
+	detection->signature_version = SIGNATURE_VERSION;
+}
+
+static struct store_counts
+record(sqlite3 *db, const struct msg_detection *detection, int ttl_hours)
+{
+	struct store_counts counts = { -1, -1 };
+	char error[512];
+
+	cr_assert_eq(store_record(db, detection, ttl_hours, &counts, error, sizeof error), 0,
+	    "store_record: %s", error);
+	return counts;
+}
+
+static void
+verify(sqlite3 *db, int expected_status, struct capture *capture)
+{
+	capture_start(capture);
+	cr_assert_eq(store_verify(db, capture->out), expected_status);
+	capture_end(capture);
+}
+
+static void
+assert_contains(const char *text, const char *line)
+{
+	cr_assert_not_null(strstr(text, line), "expected \"%s\" in:\n%s", line, text);
+}
+
+Test(store, upgrade_fresh_applies_two)
+{
+	struct capture capture;
+	sqlite3 *db = open_store();
+	char error[512];
+
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 2, "%s", error);
+	capture_end(&capture);
+
+	cr_assert_str_eq(capture.text, UPGRADE_OUTPUT);
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, upgrade_again_applies_none)
+{
+	struct msg_detection detection;
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+
+	make_detection(&detection, 'a');
+	record(db, &detection, 24);
+	sqlite3_close(db);
+
+	db = open_store();
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 0, "%s", error);
+	capture_end(&capture);
+
+	cr_assert_str_eq(capture.text, "");
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM schema_version"), 2);
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, version_before_and_after)
+{
+	sqlite3 *db = open_store();
+	char version[16];
+
+	cr_assert_eq(store_version(db, version, sizeof version), 0);
+	cr_assert_str_eq(version, "");
+	sqlite3_close(db);
+
+	db = open_upgraded();
+	cr_assert_eq(store_version(db, version, sizeof version), 0);
+	cr_assert_str_eq(version, "002");
+	sqlite3_close(db);
+}
+
+Test(store, schema_column_counts)
+{
+	sqlite3 *db = open_upgraded();
+
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('error_memory')"), 14);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('pattern_violations')"), 5);
+	sqlite3_close(db);
+}
+
+Test(store, upgrade_failure_rolls_back)
+{
+	struct capture capture;
+	sqlite3 *db = open_store();
+	char error[512] = "";
+	char version[16];
+
+	/* Migration 001 creates error_memory, then fails on this table. */
+	exec_sql(db, "CREATE TABLE pattern_violations (x INTEGER)");
+
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), -1);
+	capture_end(&capture);
+
+	assert_contains(error, "001_initial_schema");
+	assert_contains(error, "pattern_violations");
+	cr_assert_str_eq(capture.text, "INFO  [migration] Running upgrade  -> 001, Initial schema\n");
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'error_memory'"), 0);
+	cr_assert_eq(store_version(db, version, sizeof version), 0);
+	cr_assert_str_eq(version, "");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, upgrade_failure_keeps_earlier)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+	char error[512] = "";
+	char version[16];
+
+	/* Back to version 001, with a table taking the name of the second index. */
+	exec_sql(db, "DROP INDEX idx_signature; DROP INDEX idx_expires;"
+	    " DELETE FROM schema_version WHERE version = '002';"
+	    " CREATE TABLE idx_expires (x INTEGER)");
+
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), -1);
+	capture_end(&capture);
+
+	assert_contains(error, "002_add_indexes");
+	cr_assert_str_eq(capture.text, "INFO  [migration] Running upgrade 001 -> 002, Add indexes\n");
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'idx_signature'"), 0);
+	cr_assert_eq(store_version(db, version, sizeof version), 0);
+	cr_assert_str_eq(version, "001");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, upgrade_rejects_newer_database)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+	char error[512] = "";
+
+	exec_sql(db, "INSERT INTO schema_version VALUES ('999', '999_future', 0)");
+
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), -1);
+	capture_end(&capture);
+
+	assert_contains(error, "999 is newer");
+	cr_assert_str_eq(capture.text, "");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_passes_after_upgrade)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	verify(db, 0, &capture);
+
+	cr_assert_str_eq(capture.text, VERIFY_PASSED_OUTPUT);
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_dropped_index)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	exec_sql(db, "DROP INDEX idx_expires");
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text, "\u2717 Index idx_expires missing although schema version 002"
+	    " is recorded; move the database aside and run `cake db upgrade`\n");
+	assert_contains(capture.text, "\u2713 error_memory table exists (14 columns)\n");
+	cr_assert_null(strstr(capture.text, "Indexes created"));
+	assert_contains(capture.text, "Database verification FAILED\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_missing_table)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	exec_sql(db, "DROP TABLE pattern_violations");
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text, "\u2717 pattern_violations table missing although schema"
+	    " version 002 is recorded; move the database aside and run `cake db upgrade`\n");
+	assert_contains(capture.text, "Database verification FAILED\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_missing_column)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	exec_sql(db, "ALTER TABLE error_memory DROP COLUMN severity");
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text,
+	    "\u2717 error_memory has 13 columns, expected 14 (missing: severity)\n");
+	assert_contains(capture.text, "Database verification FAILED\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_unexpected_column)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	exec_sql(db, "ALTER TABLE pattern_violations ADD COLUMN source TEXT");
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text,
+	    "\u2717 pattern_violations has 6 columns, expected 5 (unexpected: source)\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_journal_mode_delete)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+	char mode[16];
+
+	sqlite3_close(db);
+	db = open_raw();
+	query_text(db, "PRAGMA journal_mode = DELETE", mode, sizeof mode);
+	cr_assert_str_eq(mode, "delete");
+
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text, "\u2717 WAL mode disabled (journal_mode=delete)\n");
+	assert_contains(capture.text, "Database verification FAILED\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_old_version)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	exec_sql(db, "DROP INDEX idx_signature; DROP INDEX idx_expires;"
+	    " DELETE FROM schema_version WHERE version = '002'");
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text,
+	    "\u2717 Indexes idx_signature, idx_expires missing; run `cake db upgrade`\n");
+	assert_contains(capture.text,
+	    "\u2717 Schema version 001, latest is 002; run `cake db upgrade`\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_newer_version)
+{
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+
+	exec_sql(db, "INSERT INTO schema_version VALUES ('999', '999_future', 0);"
+	    " DROP INDEX idx_expires");
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text,
+	    "\u2717 Index idx_expires missing; the database is from a newer cake\n");
+	assert_contains(capture.text,
+	    "\u2717 Schema version 999 is newer than this cake supports (002); use a newer cake\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_empty_database)
+{
+	struct capture capture;
+	sqlite3 *db = open_store();
+
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text, "\u2717 error_memory table missing; run `cake db upgrade`\n");
+	assert_contains(capture.text, "\u2717 Indexes idx_signature, idx_expires missing; run `cake db upgrade`\n");
+	assert_contains(capture.text, "\u2717 No schema version recorded; run `cake db upgrade`\n");
+	assert_contains(capture.text, "Database verification FAILED\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, verify_not_a_database)
+{
+	struct capture capture;
+	sqlite3 *db;
+	FILE *file;
+
+	snprintf(db_path, sizeof db_path, "%s/garbage.db", temp_dir);
+	file = fopen(db_path, "w");
+	cr_assert_not_null(file);
+	fputs("this is not an SQLite database, only some text long enough to fill a header\n", file);
+	fclose(file);
+
+	db = open_raw();
+	verify(db, 1, &capture);
+
+	assert_contains(capture.text, "file is not a database");
+	assert_contains(capture.text, "Database verification FAILED\n");
+	free(capture.text);
+	sqlite3_close(db);
+}
+
+Test(store, open_creates_private_file)
+{
+	struct stat st;
+	char wal_path[PATH_MAX + 8];
+	sqlite3 *db = open_upgraded();
+
+	cr_assert_eq(stat(db_path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", (unsigned)(st.st_mode & 0777));
+
+	snprintf(wal_path, sizeof wal_path, "%s-wal", db_path);
+	cr_assert_eq(stat(wal_path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "-wal mode %o", (unsigned)(st.st_mode & 0777));
+	sqlite3_close(db);
+}
+
+Test(store, open_enables_wal)
+{
+	sqlite3 *db = open_store();
+	char mode[16];
+
+	query_text(db, "PRAGMA journal_mode", mode, sizeof mode);
+	cr_assert_str_eq(mode, "wal");
+	cr_assert_eq(query_int(db, "PRAGMA foreign_keys"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, open_error_names_path)
+{
+	sqlite3 *db = (sqlite3 *)1;
+	char error[512] = "";
+	FILE *file;
+
+	/* A regular file where the parent directory should be. */
+	snprintf(db_path, sizeof db_path, "%s/file", temp_dir);
+	file = fopen(db_path, "w");
+	cr_assert_not_null(file);
+	fclose(file);
+	snprintf(db_path, sizeof db_path, "%s/file/recall.db", temp_dir);
+
+	cr_assert_eq(store_open(db_path, &db, error, sizeof error), -1);
+	cr_assert_null(db);
+	assert_contains(error, temp_dir);
+}
+
+Test(store, record_inserts_row)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	time_t before = time(NULL);
+	char text[128];
+
+	make_detection(&detection, 'b');
+	counts = record(db, &detection, 24);
+
+	cr_assert_eq(counts.occurrence_count, 1);
+	cr_assert_eq(counts.intervention_count, 0);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
+	query_text(db, "SELECT error_type FROM error_memory", text, sizeof text);
+	cr_assert_str_eq(text, "ImportError");
+	query_text(db, "SELECT file_path FROM error_memory", text, sizeof text);
+	cr_assert_str_eq(text, "app/main.py");
+	query_text(db, "SELECT severity FROM error_memory", text, sizeof text);
+	cr_assert_str_eq(text, "HIGH");
+	cr_assert_eq(query_int(db, "SELECT line_number FROM error_memory"), 3);
+	cr_assert_eq(query_int(db, "SELECT signature_version FROM error_memory"), SIGNATURE_VERSION);
+	cr_assert_eq(query_int(db, "SELECT success_count FROM error_memory"), 0);
+	cr_assert(query_is_null(db, "SELECT last_intervention FROM error_memory"));
+	cr_assert_geq(query_int(db, "SELECT first_seen FROM error_memory"), before);
+	cr_assert_leq(query_int(db, "SELECT first_seen FROM error_memory"), time(NULL));
+	cr_assert_eq(query_int(db, "SELECT last_seen - first_seen FROM error_memory"), 0);
+	sqlite3_close(db);
+}
+
+Test(store, record_unknown_fields_null)
+{
+	struct msg_detection detection;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, 'c');
+	detection.file_path[0] = '\0';
+	detection.line_number = 0;
+	record(db, &detection, 24);
+
+	cr_assert(query_is_null(db, "SELECT file_path FROM error_memory"));
+	cr_assert(query_is_null(db, "SELECT line_number FROM error_memory"));
+	sqlite3_close(db);
+}
+
+Test(store, record_increments)
+{
+	struct msg_detection detection;
+	struct msg_detection other;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, 'd');
+	make_detection(&other, 'e');
+	record(db, &detection, 24);
+	counts = record(db, &detection, 24);
+	cr_assert_eq(counts.occurrence_count, 2);
+	counts = record(db, &detection, 24);
+	cr_assert_eq(counts.occurrence_count, 3);
+	counts = record(db, &other, 24);
+	cr_assert_eq(counts.occurrence_count, 1);
+
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 2);
+	cr_assert_eq(query_int(db, "SELECT occurrence_count FROM error_memory"
+	    " WHERE error_signature LIKE 'd%'"), 3);
+	sqlite3_close(db);
+}
+
+Test(store, record_expired_resets)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+	time_t before;
+
+	make_detection(&detection, 'f');
+	record(db, &detection, 1);
+	record(db, &detection, 1);
+	cr_assert_eq(store_mark_intervention(db, detection.signature, error, sizeof error), 0,
+	    "%s", error);
+
+	/* Move the row two hours back, so it expired an hour ago. */
+	exec_sql(db, "UPDATE error_memory SET first_seen = first_seen - 7200,"
+	    " last_seen = last_seen - 7200, last_intervention = last_intervention - 7200,"
+	    " expires_at = last_seen - 3600");
+	before = time(NULL);
+	counts = record(db, &detection, 1);
+
+	cr_assert_eq(counts.occurrence_count, 1);
+	cr_assert_eq(counts.intervention_count, 0);
+	cr_assert_geq(query_int(db, "SELECT first_seen FROM error_memory"), before);
+	cr_assert(query_is_null(db, "SELECT last_intervention FROM error_memory"));
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, record_ttl_sets_expiry)
+{
+	struct msg_detection detection;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, '1');
+	record(db, &detection, 24);
+	cr_assert_eq(query_int(db, "SELECT expires_at - last_seen FROM error_memory"), 24 * 3600);
+
+	record(db, &detection, 48);
+	cr_assert_eq(query_int(db, "SELECT expires_at - last_seen FROM error_memory"), 48 * 3600);
+	sqlite3_close(db);
+}
+
+Test(store, record_rejects_bad_input)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	char error[512] = "";
+
+	make_detection(&detection, '2');
+	detection.signature[10] = 'X';
+	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), -1);
+	assert_contains(error, "invalid signature");
+
+	make_detection(&detection, '2');
+	cr_assert_eq(store_record(db, &detection, 0, &counts, error, sizeof error), -1);
+	assert_contains(error, "invalid TTL 0");
+
+	detection.severity = 9;
+	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), -1);
+	assert_contains(error, "invalid severity 9");
+
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 0);
+	sqlite3_close(db);
+}
+
+Test(store, mark_intervention_increments)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	time_t before = time(NULL);
+	char error[512];
+
+	make_detection(&detection, '3');
+	record(db, &detection, 24);
+	cr_assert_eq(store_mark_intervention(db, detection.signature, error, sizeof error), 0,
+	    "%s", error);
+	cr_assert_eq(store_mark_intervention(db, detection.signature, error, sizeof error), 0,
+	    "%s", error);
+
+	cr_assert_eq(query_int(db, "SELECT intervention_count FROM error_memory"), 2);
+	cr_assert_geq(query_int(db, "SELECT last_intervention FROM error_memory"), before);
+	counts = record(db, &detection, 24);
+	cr_assert_eq(counts.occurrence_count, 2);
+	cr_assert_eq(counts.intervention_count, 2);
+	sqlite3_close(db);
+}
+
+Test(store, mark_intervention_unknown)
+{
+	char signature[SIGNATURE_HEX_LEN + 1];
+	sqlite3 *db = open_upgraded();
+	char error[512] = "";
+
+	memset(signature, '4', SIGNATURE_HEX_LEN);
+	signature[SIGNATURE_HEX_LEN] = '\0';
+	cr_assert_eq(store_mark_intervention(db, signature, error, sizeof error), -1);
+	assert_contains(error, "not found");
+	assert_contains(error, signature);
+	sqlite3_close(db);
+}
