@@ -163,36 +163,52 @@ demo_start(struct demo *demo, int *out_fd, int *err_fd)
 	return pid;
 }
 
-/* Prints the steps of interest from one line of `cake start` output. */
+/* Returns 1 when LINE is a CAKE log line ("2026-12-04T19:44:52.123Z INFO  [...] ..."). */
+static int
+is_log_line(const char *line)
+{
+	return strlen(line) > 25 && line[4] == '-' && line[7] == '-' && line[10] == 'T' && line[23] == 'Z';
+}
+
+/*
+ * Prints one line of `cake start` output: the agent's own output indented,
+ * and of CAKE's log only the pipeline's steps, without the timestamp.
+ */
 static void
 demo_line(struct demo *demo, const char *line)
 {
+	static const char *const steps[] = {
+		"Detected ", "State transition: ", "Recorded ", "Generated intervention: ",
+		"Intervention delivered",
+	};
 	const char *found;
 
 	fprintf(demo->log, "%s\n", line);
 
-	if (strncmp(line, "agent: ", 7) == 0) {
-		printf("  %s\n", line);
-		if (strstr(line, "received: ") != NULL)
-			demo->intervened = 1;
-	} else if (strstr(line, "No module named") != NULL && strstr(line, "Error") != NULL) {
-		printf("  agent: %s   <- error injected\n", line);
-	} else if ((found = strstr(line, "Detected ")) != NULL) {
-		printf("[cake] %s\n", found);
-	} else if ((found = strstr(line, "State transition: ")) != NULL) {
-		printf("[cake] %s\n", found);
-	} else if ((found = strstr(line, "Generated intervention: ")) != NULL) {
-		printf("[cake] %s\n", found);
-	} else if ((found = strstr(line, "Intervention delivered")) != NULL) {
-		printf("[cake] %s\n", found);
-	} else if ((found = strstr(line, "Recorded ")) != NULL) {
-		printf("[cake] %s\n", found);
-	} else if (strncmp(line, "Hello, ", 7) == 0) {
-		printf("  agent: %s   <- resolved\n", line);
-		demo->resolved = 1;
+	if (is_log_line(line)) {
+		for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+			if ((found = strstr(line, steps[i])) != NULL) {
+				printf("[cake]   %s\n", found);
+				break;
+			}
+		}
 	} else if (strncmp(line, "CAKE Status: ", 13) == 0 || strncmp(line, "Adapter: ", 9) == 0 ||
 	    strncmp(line, "Monitoring streams: ", 20) == 0) {
 		printf("%s\n", line);
+	} else if (strncmp(line, "Control socket: ", 16) == 0) {
+		return;
+	} else {
+		const char *note = "";
+
+		if (strstr(line, "No module named") != NULL)
+			note = "   <- the error";
+		else if (strncmp(line, "Hello, ", 7) == 0)
+			note = "   <- resolved";
+		printf("[agent]  %s%s\n", strncmp(line, "agent: ", 7) == 0 ? line + 7 : line, note);
+		if (strncmp(line, "agent: received: ", 17) == 0)
+			demo->intervened = 1;
+		if (strncmp(line, "Hello, ", 7) == 0)
+			demo->resolved = 1;
 	}
 	fflush(stdout);
 }

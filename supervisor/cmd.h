@@ -23,6 +23,22 @@ int cmd_status(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
 int cmd_test_intervention(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+
+/* Claude Code integration and the command gate. */
+int cmd_hook(int argc, char **argv);
+int cmd_hooks(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
+
+/* Observability: health, logs, audit, metrics. */
+int cmd_health(int argc, char **argv);
+int cmd_self_test(int argc, char **argv);
+int cmd_logs(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_security(int argc, char **argv);
+int cmd_metrics(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
 
 /*
  * Finds, loads and validates the config (EXPLICIT_PATH may be NULL), applies

@@ -514,26 +514,28 @@ read_channel(struct exec_adapter *adapter)
 
 /*
  * Handles the signals queued by signal_cb. Returns the adapter's exit
- * status once the agent is reaped, else -1.
+ * status once the agent is reaped, else -1. SIGTERM is handled before
+ * SIGCHLD, so that an agent killed by the same group SIGTERM as the
+ * adapter counts as stopped.
  */
 static int
 read_signals(struct exec_adapter *adapter)
 {
 	unsigned char signals[64];
 	ssize_t got, i;
-	int exit_status;
+	int term = 0, child = 0;
 
 	while ((got = read(adapter->signal_pipe[0], signals, sizeof signals)) > 0) {
 		for (i = 0; i < got; i++) {
-			if (signals[i] == SIGTERM)
-				request_stop(adapter, "received SIGTERM");
-			if (signals[i] != SIGCHLD)
-				continue;
-			exit_status = reap_agent(adapter);
-			if (exit_status != -1)
-				return exit_status;
+			term |= signals[i] == SIGTERM;
+			child |= signals[i] == SIGCHLD;
 		}
 	}
+
+	if (term)
+		request_stop(adapter, "received SIGTERM");
+	if (child)
+		return reap_agent(adapter);
 	return -1;
 }
 

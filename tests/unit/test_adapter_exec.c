@@ -356,11 +356,15 @@ Test(adapter_exec, ping_pong)
 
 Test(adapter_exec, shutdown_stops_agent)
 {
+	char line[16384];
 	int status;
 
 	start_sleeper();
 
 	send_line("shutdown");
+	find_line("log INFO agent stopped", line, sizeof line);
+	cr_assert_str_eq(line, "log INFO agent stopped: it was killed by signal 15 "
+	    "(Terminated), exit status 143");
 	status = wait_adapter();
 	cr_assert(WIFEXITED(status));
 	cr_assert_eq(WEXITSTATUS(status), 0);
@@ -369,14 +373,18 @@ Test(adapter_exec, shutdown_stops_agent)
 
 Test(adapter_exec, sigterm_stops_agent)
 {
+	char line[16384];
 	int status;
 
 	start_sleeper();
 
-	cr_assert_eq(kill(-run.pid, SIGTERM), 0);
+	cr_assert_eq(kill(run.pid, SIGTERM), 0);
+	find_line("log INFO agent stopped", line, sizeof line);
+	cr_assert_str_eq(line, "log INFO agent stopped: it was killed by signal 15 "
+	    "(Terminated), exit status 143");
 	status = wait_adapter();
 	cr_assert(WIFEXITED(status));
-	cr_assert_eq(WEXITSTATUS(status), 0, "DEBUG status %d", WEXITSTATUS(status));
+	cr_assert_eq(WEXITSTATUS(status), 0);
 	cr_assert_not(group_alive(), "a process is left in the adapter's group");
 }
 

@@ -1,0 +1,46 @@
+/*
+ * The supervisor's HTTP endpoints, served with libevent's evhttp on the
+ * supervisor's event loop.
+ *
+ * Health port: GET /health, GET /health/detailed, GET /ready.
+ * Metrics port: GET /metrics (Prometheus text format).
+ * Unknown paths get 404, other methods 405. Requests with bodies or headers
+ * over the size limits, or that stay incomplete past the timeout, are cut off.
+ */
+#ifndef CAKE_HTTP_H
+#define CAKE_HTTP_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct event_base;
+struct json_object;
+struct http_server;
+
+/* What the endpoints read from the supervisor; called on every request. */
+struct http_source {
+	/* The `cake status` JSON (caller puts the reference). */
+	struct json_object *(*status)(void *arg);
+	/* Writes the metrics exposition to OUT. */
+	void (*metrics)(FILE *out, void *arg);
+	void *arg;
+};
+
+struct http_options {
+	const char *address;		/* "127.0.0.1" unless the config says otherwise */
+	int health_port;		/* 0 disables the health endpoints */
+	int metrics_port;		/* 0 disables /metrics */
+	const char *version;
+};
+
+/*
+ * Binds both ports. Returns NULL with a message in ERROR naming the address
+ * and port that failed ("cannot listen on 127.0.0.1:9090: Address already in
+ * use; pass --metrics-port=N").
+ */
+struct http_server *http_start(struct event_base *base, const struct http_options *options,
+    const struct http_source *source, char *error, size_t error_size);
+
+void http_stop(struct http_server *server);
+
+#endif
