@@ -19,6 +19,9 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <libfyaml.h>
 
 #include "config.h"
@@ -34,6 +37,9 @@
 #define DEFAULT_MAX_LATENCY_MS 500
 #define DEFAULT_AUDIT_ALL_COMMANDS false
 #define DEFAULT_SNAPSHOT_RETENTION_HOURS 72
+#define DEFAULT_HTTP_ADDRESS "127.0.0.1"
+#define DEFAULT_HEALTH_PORT 8080
+#define DEFAULT_METRICS_PORT 9090
 
 /* The complete template is about 1.5 KiB, so a file over 1 MiB is not a CAKE config. */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -51,6 +57,7 @@ enum setting_type {
 	SETTING_PATH,		/* char[PATH_MAX], not empty */
 	SETTING_BOOLEAN,	/* bool, written true or false */
 	SETTING_STRING_LIST,	/* blocked_commands and blocked_command_count */
+	SETTING_ADDRESS,	/* char[CONFIG_ADDRESS_MAX], an IPv4 or IPv6 address */
 };
 
 struct setting {
@@ -94,6 +101,12 @@ static const struct setting settings[] = {
 	    "Log every command the agent runs: true or false." },
 	{ "snapshot", "retention_hours", SETTING_INTEGER, false, FIELD(snapshot_retention_hours), 1, 8760,
 	    "Hours a snapshot is kept" },
+	{ "http", "address", SETTING_ADDRESS, false, FIELD(http_address), 0, 0,
+	    "Address the health and metrics endpoints listen on (IPv4 or IPv6)." },
+	{ "http", "health_port", SETTING_INTEGER, false, FIELD(health_port), 0, 65535,
+	    "Port of /health, /health/detailed and /ready; 0 turns them off" },
+	{ "http", "metrics_port", SETTING_INTEGER, false, FIELD(metrics_port), 0, 65535,
+	    "Port of /metrics; 0 turns it off" },
 };
 
 #define SETTING_COUNT (sizeof(settings) / sizeof(settings[0]))
@@ -135,6 +148,10 @@ config_defaults(struct cake_config *config)
 	config->audit_all_commands = DEFAULT_AUDIT_ALL_COMMANDS;
 
 	config->snapshot_retention_hours = DEFAULT_SNAPSHOT_RETENTION_HOURS;
+
+	snprintf(config->http_address, sizeof config->http_address, "%s", DEFAULT_HTTP_ADDRESS);
+	config->health_port = DEFAULT_HEALTH_PORT;
+	config->metrics_port = DEFAULT_METRICS_PORT;
 }
 
 void
@@ -545,6 +562,17 @@ load_value(struct config_parse *parse, const struct setting *setting, struct fy_
 		break;
 	case SETTING_STRING_LIST:
 		return load_string_list(parse, key, key_node, value, config);
+	case SETTING_ADDRESS: {
+		unsigned char address[sizeof(struct in6_addr)];
+
+		if (text == NULL || length >= CONFIG_ADDRESS_MAX ||
+		    (inet_pton(AF_INET, text, address) != 1 && inet_pton(AF_INET6, text, address) != 1))
+			return parse_error(parse, value, key_node, key,
+			    "expected an IPv4 or IPv6 address such as 127.0.0.1, got %s",
+			    describe_value(value, false, described, sizeof described));
+		memcpy(field, text, length + 1);
+		break;
+	}
 	}
 	return 0;
 }
@@ -921,6 +949,7 @@ write_setting(FILE *file, const struct setting *setting, const struct cake_confi
 		fprintf(file, "%s\n", log_level_name(*(const enum log_level *)field));
 		break;
 	case SETTING_PATH:
+	case SETTING_ADDRESS:
 		fprintf(file, "%s\n", field);
 		break;
 	case SETTING_BOOLEAN:

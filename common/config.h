@@ -23,6 +23,7 @@ enum strictness {
 
 #define CONFIG_FILE_NAME "cake_config.yaml"
 #define CONFIG_VERSION "1.0"
+#define CONFIG_ADDRESS_MAX 64
 
 struct cake_config {
 	char version[16];		/* must be "1.0" */
@@ -44,6 +45,10 @@ struct cake_config {
 	bool audit_all_commands;	/* safety.audit_all_commands */
 
 	int snapshot_retention_hours;	/* snapshot.retention_hours, 1-8760 */
+
+	char http_address[CONFIG_ADDRESS_MAX];	/* http.address, default 127.0.0.1 */
+	int health_port;		/* http.health_port, 0-65535, 0 disables */
+	int metrics_port;		/* http.metrics_port, 0-65535, 0 disables */
 
 	char env[32];			/* CAKE_ENV; "" when unset */
 	char source[PATH_MAX];		/* the file loaded, "" for defaults only */

@@ -145,7 +145,9 @@ demo_start(struct demo *demo, int *out_fd, int *err_fd)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char *argv[] = { "cake", "start", "--adapter=exec", config_flag, "--",
+		/* The demo serves no HTTP, so it runs beside an instance on the default ports. */
+		char *argv[] = { "cake", "start", "--adapter=exec", config_flag,
+		    "--health-port=0", "--metrics-port=0", "--",
 		    "bash", agent, demo->project, index, NULL };
 
 		setenv("CAKE_HOME", demo->home, 1);

@@ -2,6 +2,7 @@
  * `cake start`: validates the flags, the config and the adapter, then runs
  * the supervisor in the foreground.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,12 +18,31 @@ static void
 start_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: cake start --adapter=NAME [--config=FILE] [--log-level=LEVEL] [-- ADAPTER-ARGS...]\n"
+	    "usage: cake start --adapter=NAME [--config=FILE] [--log-level=LEVEL]\n"
+	    "                  [--health-port=N] [--metrics-port=N] [-- ADAPTER-ARGS...]\n"
 	    "\n"
 	    "  --adapter=NAME     adapter to run (cake-adapter-NAME), for example exec\n"
 	    "  --config=FILE      config file (default ./cake_config.yaml, then $CAKE_HOME/cake_config.yaml)\n"
 	    "  --log-level=LEVEL  DEBUG, INFO, WARN or ERROR; overrides the config and CAKE_LOG_LEVEL\n"
+	    "  --health-port=N    port of /health and /ready (default 8080, 0 turns them off)\n"
+	    "  --metrics-port=N   port of /metrics (default 9090, 0 turns it off)\n"
 	    "  ADAPTER-ARGS       passed to the adapter; the exec adapter runs them as a command\n");
+}
+
+static int
+parse_port(const char *text, const char *flag, int *out)
+{
+	char *end;
+	long port;
+
+	errno = 0;
+	port = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || port < 0 || port > 65535) {
+		cmd_error("invalid %s '%s': expected a port from 1 to 65535, or 0 to turn it off", flag, text);
+		return -1;
+	}
+	*out = (int)port;
+	return 0;
 }
 
 int
@@ -32,6 +52,8 @@ cmd_start(int argc, char **argv)
 		{ "adapter", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "health-port", required_argument, NULL, 'H' },
+		{ "metrics-port", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -41,6 +63,7 @@ cmd_start(int argc, char **argv)
 	char adapter_path[PATH_MAX];
 	const char *adapter = NULL, *config_path = NULL, *log_level = NULL;
 	enum log_level level;
+	int health_port = -1, metrics_port = -1;
 	int option, rc;
 
 	optind = 1;
@@ -54,6 +77,14 @@ cmd_start(int argc, char **argv)
 			break;
 		case 'l':
 			log_level = optarg;
+			break;
+		case 'H':
+			if (parse_port(optarg, "--health-port", &health_port) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'M':
+			if (parse_port(optarg, "--metrics-port", &metrics_port) < 0)
+				return EXIT_USAGE;
 			break;
 		case 'h':
 			start_usage(stdout);
@@ -86,6 +117,10 @@ cmd_start(int argc, char **argv)
 		return rc;
 	if (log_level != NULL)
 		config.log_level = level;
+	if (health_port >= 0)
+		config.health_port = health_port;
+	if (metrics_port >= 0)
+		config.metrics_port = metrics_port;
 	log_init("supervisor", config.log_level);
 
 	memset(&options, 0, sizeof options);

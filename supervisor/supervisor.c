@@ -35,8 +35,10 @@
 #include "cmd.h"
 #include "control.h"
 #include "controller.h"
+#include "http.h"
 #include "ipc.h"
 #include "log.h"
+#include "metrics.h"
 #include "paths.h"
 #include "ring.h"
 #include "supervisor.h"
@@ -139,6 +141,9 @@ struct supervisor {
 	int stream_paused[STREAM_COUNT];
 	uint64_t last_arrival_ns[STREAM_COUNT];
 	struct controller *controller;
+	struct metrics *metrics;
+	struct http_server *http;
+	time_t last_intervention;
 
 	char self_exe[PATH_MAX];
 	char socket_path[PATH_MAX];
@@ -583,6 +588,12 @@ supervisor_announce(struct supervisor *supervisor)
 	printf("CAKE Status: RUNNING\n");
 	printf("Adapter: %s (%s)\n", supervisor->options->adapter_name, adapter->health);
 	printf("Monitoring streams: stdout, stderr\n");
+	if (supervisor->options->config->metrics_port > 0)
+		printf("Metrics: http://%s:%d/metrics\n", supervisor->options->config->http_address,
+		    supervisor->options->config->metrics_port);
+	if (supervisor->options->config->health_port > 0)
+		printf("Health: http://%s:%d/health\n", supervisor->options->config->http_address,
+		    supervisor->options->config->health_port);
 	printf("Control socket: %s\n", supervisor->socket_path);
 	fflush(stdout);
 	log_info("all processes ready");
@@ -742,8 +753,10 @@ pipeline_detection(struct supervisor *supervisor, const struct msg_detection *de
 	struct pipeline_event *event;
 	double elapsed_ms = 0;
 
-	if (detection->arrived_ns > 0)
+	if (detection->arrived_ns > 0) {
 		elapsed_ms = (double)(monotonic_ns() - detection->arrived_ns) / 1e6;
+		metrics_observe_latency(supervisor->metrics, "watchdog", "detect", elapsed_ms / 1e3);
+	}
 
 	controller_count_detection(supervisor->controller);
 	controller_transition(supervisor->controller, CONTROLLER_DETECTING);
@@ -824,12 +837,20 @@ pipeline_delivered(struct supervisor *supervisor, uint64_t id, const char *failu
 
 	if (failure != NULL) {
 		log_at(LOG_LEVEL_ERROR, "adapter", "Failed to inject intervention: %s", failure);
+		metrics_count_intervention(supervisor->metrics, event->detection.error_type,
+		    severity_name((enum severity)event->detection.severity), 0);
 		pipeline_remove(supervisor, event);
 		return;
 	}
 
 	log_at(LOG_LEVEL_INFO, "adapter", "Intervention delivered successfully");
 	controller_delivered(supervisor->controller);
+	supervisor->last_intervention = time(NULL);
+	metrics_count_intervention(supervisor->metrics, event->detection.error_type,
+	    severity_name((enum severity)event->detection.severity), 1);
+	if (event->detection.arrived_ns > 0)
+		metrics_observe_latency(supervisor->metrics, "controller", "intervene",
+		    (double)(monotonic_ns() - event->detection.arrived_ns) / 1e9);
 	controller_transition(supervisor->controller, CONTROLLER_RECOVERING);
 
 	memset(&signature, 0, sizeof signature);
@@ -1398,6 +1419,16 @@ status_json(struct supervisor *supervisor)
 	json_object_object_add(status, "uptime_seconds", json_object_new_int64(now - supervisor->started_at));
 	json_object_object_add(status, "total_interventions", json_object_new_int64((int64_t)stats.interventions));
 	json_object_object_add(status, "total_detections", json_object_new_int64((int64_t)stats.detections));
+	if (supervisor->last_intervention != 0) {
+		char when[32];
+		struct tm tm;
+
+		gmtime_r(&supervisor->last_intervention, &tm);
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_object_add(status, "last_intervention", json_object_new_string(when));
+	} else {
+		json_object_object_add(status, "last_intervention", NULL);
+	}
 	json_object_object_add(status, "controller_state",
 	    json_object_new_string(controller_state_name(controller_state(supervisor->controller))));
 
@@ -1623,6 +1654,92 @@ control_accept_cb(struct evconnlistener *listener, evutil_socket_t fd,
 	supervisor->clients = client;
 }
 
+/* ---- HTTP endpoints ---- */
+
+static struct json_object *
+http_status_cb(void *arg)
+{
+	return status_json(arg);
+}
+
+/* Resident set size of PID from /proc, in bytes; 0 when it cannot be read. */
+static uint64_t
+resident_bytes(pid_t pid)
+{
+	char path[64];
+	unsigned long pages_total, pages_resident;
+	FILE *file;
+	int n;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
+	file = fopen(path, "re");
+	if (file == NULL)
+		return 0;
+	n = fscanf(file, "%lu %lu", &pages_total, &pages_resident);
+	fclose(file);
+	return n == 2 ? (uint64_t)pages_resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+static void
+http_metrics_cb(FILE *out, void *arg)
+{
+	struct supervisor *supervisor = arg;
+	struct metrics_process processes[ROLE_COUNT + 1];
+	struct metrics_ring rings[STREAM_COUNT];
+
+	processes[0].name = "controller";
+	processes[0].up = 1;
+	processes[0].restarts = 0;
+	processes[0].resident_bytes = resident_bytes(getpid());
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		const struct child *child = &supervisor->children[i];
+
+		processes[i + 1].name = role_names[i];
+		processes[i + 1].up = child->state == CHILD_READY;
+		processes[i + 1].restarts = (unsigned)child->restarts;
+		processes[i + 1].resident_bytes = resident_bytes(child->pid);
+	}
+	for (int i = 0; i < STREAM_COUNT; i++) {
+		rings[i].stream = stream_names[i];
+		rings[i].used_bytes = ring_used(supervisor->rings[i]);
+		rings[i].capacity_bytes = ring_capacity(supervisor->rings[i]);
+		rings[i].dropped_bytes = ring_drops(supervisor->rings[i]);
+	}
+	metrics_render(supervisor->metrics, out, processes, ROLE_COUNT + 1, rings, STREAM_COUNT,
+	    supervisor->children[ROLE_RECALL].state == CHILD_READY);
+}
+
+static int
+supervisor_http_start(struct supervisor *supervisor)
+{
+	const struct cake_config *config = supervisor->options->config;
+	struct http_options options;
+	struct http_source source;
+	char error[512];
+
+	if (config->health_port == 0 && config->metrics_port == 0)
+		return 0;
+
+	memset(&options, 0, sizeof options);
+	options.address = config->http_address;
+	options.health_port = config->health_port;
+	options.metrics_port = config->metrics_port;
+	options.version = CAKE_VERSION;
+	source.status = http_status_cb;
+	source.metrics = http_metrics_cb;
+	source.arg = supervisor;
+
+	supervisor->http = http_start(supervisor->base, &options, &source, error, sizeof error);
+	if (supervisor->http == NULL) {
+		log_error("%s", error);
+		cmd_error("%s", error);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- setup and teardown ---- */
 
 static int
@@ -1684,11 +1801,14 @@ supervisor_setup(struct supervisor *supervisor)
 	}
 
 	supervisor->controller = controller_create(supervisor->options->config);
-	if (supervisor->controller == NULL) {
+	supervisor->metrics = metrics_create();
+	if (supervisor->controller == NULL || supervisor->metrics == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
-	return supervisor_listen(supervisor);
+	if (supervisor_listen(supervisor) < 0)
+		return -1;
+	return supervisor_http_start(supervisor);
 }
 
 static void
@@ -1726,6 +1846,8 @@ supervisor_teardown(struct supervisor *supervisor)
 	for (int i = 0; i < STREAM_COUNT; i++)
 		ring_free_ring(supervisor->rings[i]);
 	controller_free(supervisor->controller);
+	http_stop(supervisor->http);
+	metrics_free(supervisor->metrics);
 	if (supervisor->base != NULL)
 		event_base_free(supervisor->base);
 	if (supervisor->lock_fd >= 0)

@@ -85,8 +85,11 @@ signal_cb(int signo)
 {
 	int saved_errno = errno;
 	unsigned char byte = (unsigned char)signo;
+	ssize_t written;
 
-	(void)write(signal_write_fd, &byte, 1);
+	/* The write fails only when the pipe is full, and then the loop wakes anyway. */
+	written = write(signal_write_fd, &byte, 1);
+	(void)written;
 	errno = saved_errno;
 }
 
@@ -136,8 +139,11 @@ static void __attribute__((noreturn))
 fail_child(int status_fd, const char *command, const char *step)
 {
 	int saved_errno = errno;
+	ssize_t written;
 
-	(void)write(status_fd, &saved_errno, sizeof saved_errno);
+	/* If this write fails, the parent sees exit status 127 without the errno. */
+	written = write(status_fd, &saved_errno, sizeof saved_errno);
+	(void)written;
 	dprintf(STDERR_FILENO, "cake-adapter-" ADAPTER_NAME ": %s '%s' failed: "
 	    "%s (check the command given after -- to cake start)\n", step,
 	    command, strerror(saved_errno));
@@ -517,6 +523,10 @@ read_channel(struct exec_adapter *adapter)
  * status once the agent is reaped, else -1. SIGTERM is handled before
  * SIGCHLD, so that an agent killed by the same group SIGTERM as the
  * adapter counts as stopped.
+ *
+ * NOTE: if the agent's SIGCHLD is read in an earlier batch than the
+ * adapter's own copy of a group SIGTERM, the agent counts as killed by a
+ * signal and the adapter exits 143 rather than 0.
  */
 static int
 read_signals(struct exec_adapter *adapter)
@@ -566,7 +576,9 @@ run_loop(struct exec_adapter *adapter)
 			if (errno == EINTR)
 				continue;
 			cake_adapter_log(adapter->channel, CAKE_ADAPTER_ERROR,
-			    "poll failed: %s", strerror(errno));
+			    "poll failed (%s), killing agent pid %ld",
+			    strerror(errno), (long)adapter->agent_pid);
+			kill(adapter->agent_pid, SIGKILL);
 			return CAKE_ADAPTER_EXIT_SOFTWARE;
 		}
 
@@ -588,8 +600,9 @@ run_loop(struct exec_adapter *adapter)
 
 /*
  * Makes the adapter a process group leader, so that the group it signals
- * holds the agent and not the program that started the adapter. The
- * supervisor already starts adapters this way; this covers runs by hand.
+ * contains the agent and not the program that started the adapter. The
+ * supervisor already starts adapters as group leaders, so this matters for
+ * runs by hand, for example under socat.
  */
 static int
 lead_process_group(void)

@@ -132,7 +132,7 @@ send_line_va(struct cake_adapter *adapter, const char *format, va_list ap)
 		return -1;
 	length = (size_t)formatted;
 	if (length > max) {
-		/* out[max] is the first byte cut off; back up to a character start. */
+		/* out[max] is the first byte cut off. Back up to a character start. */
 		length = max;
 		while (length > 0 && ((unsigned char)out[length] & 0xC0) == 0x80)
 			length--;
@@ -254,7 +254,7 @@ parse_line(struct cake_adapter *adapter, char *line, struct cake_adapter_msg *ms
 
 /*
  * Returns the next complete line from the buffer in MSG, or 0 when the
- * buffer holds no complete line.
+ * buffer contains no complete line.
  */
 static int
 next_buffered(struct cake_adapter *adapter, struct cake_adapter_msg *msg)

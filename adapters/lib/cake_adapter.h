@@ -101,7 +101,7 @@ int cake_adapter_fd(struct cake_adapter *adapter);
 
 /*
  * Reads the next message into OUT without blocking. Returns 1 when OUT
- * holds a message, 0 when no complete line is available yet (poll the fd
+ * contains a message, 0 when no complete line is available yet (poll the fd
  * and call again), or -1 when the supervisor closed the channel (errno 0)
  * or reading failed (errno set). Call it until it returns 0 after each
  * POLLIN, because one read can bring several lines. A line longer than

@@ -75,6 +75,25 @@ json_get() {
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# http_get URL OUTPUT: stores the body in OUTPUT and prints the status code.
+http_get() {
+	python3 - "$1" "$2" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    with urllib.request.urlopen(sys.argv[1], timeout=5) as response:
+        body, code = response.read(), response.status
+except urllib.error.HTTPError as error:
+    body, code = error.read(), error.code
+open(sys.argv[2], "wb").write(body)
+print(code)
+PY
+}
+
 e2e_finish() {
 	echo "$E2E_PASSED passed, $E2E_FAILED failed"
 	[[ $E2E_FAILED -eq 0 ]]

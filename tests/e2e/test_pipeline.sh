@@ -24,7 +24,9 @@ cat >app.py <<'PY'
 import nonexistent_module_cake
 PY
 # The agent: fails, then waits for the correction on stdin and keeps it.
-"$CAKE" start --adapter=exec -- sh -c \
+health_port=$(free_port)
+metrics_port=$(free_port)
+"$CAKE" start --adapter=exec --health-port="$health_port" --metrics-port="$metrics_port" -- sh -c \
 	'python3 app.py; IFS= read -r line; printf "%s\n" "$line" > received.txt; exec sleep 300' \
 	>start.out 2>start.err &
 E2E_START_PID=$!
@@ -35,6 +37,16 @@ check "start lists the streams" file_contains start.out "Monitoring streams: std
 
 expected="Operator (CAKE): Stop. Run pip install nonexistent_module_cake. See requirements.txt."
 check "intervention reaches the agent's stdin" wait_for 30 file_contains received.txt "$expected"
+
+check "start prints the metrics URL" file_contains start.out "Metrics: http://127.0.0.1:$metrics_port/metrics"
+check "health answers 200" test "$(http_get "http://127.0.0.1:$health_port/health" health.json)" = 200
+check "health says healthy" test "$(json_get health.json 'd["status"]')" = healthy
+check "ready answers 200" test "$(http_get "http://127.0.0.1:$health_port/ready" ready.json)" = 200
+check "unknown path answers 404" test "$(http_get "http://127.0.0.1:$health_port/nope" nope.txt)" = 404
+check "metrics answers 200" test "$(http_get "http://127.0.0.1:$metrics_port/metrics" metrics.txt)" = 200
+check "metrics count the intervention" \
+	grep -q '^cake_interventions_total{type="ImportError",severity="HIGH",success="true"} 1$' metrics.txt
+check "metrics show five processes up" test "$(grep -c '^cake_process_up{.*} 1$' metrics.txt)" = 5
 
 "$CAKE" status >status.json 2>status.err
 check "status exits 0" test $? -eq 0

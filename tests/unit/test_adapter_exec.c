@@ -93,7 +93,7 @@ adapter_start(char *const argv[], const char *cake_foo)
 		_exit(126);
 	}
 
-	/* Also set by the child; setting it here too closes the race with kill(-pid). */
+	/* The child sets it too. Setting it here as well closes the race with kill(-pid). */
 	setpgid(pid, pid);
 	close(null_fd);
 	close(out[1]);
@@ -176,7 +176,7 @@ next_message(char *line, size_t size)
 	while (strncmp(line, "log ", 4) == 0);
 }
 
-/* Reads control lines until one starts with PREFIX; stores it in LINE. */
+/* Reads control lines until one starts with PREFIX, and stores that one in LINE. */
 static void
 find_line(const char *prefix, char *line, size_t size)
 {
