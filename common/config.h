@@ -25,6 +25,33 @@ enum strictness {
 #define CONFIG_VERSION "1.0"
 #define CONFIG_ADDRESS_MAX 64
 
+enum restart_policy {
+	RESTART_ALWAYS = 0,
+	RESTART_ON_FAILURE,	/* after a non-zero exit or a signal */
+	RESTART_NEVER,
+};
+
+/* The supervised processes, in start order. */
+enum supervised_process {
+	SUPERVISED_WATCHDOG = 0,
+	SUPERVISED_RECALL,
+	SUPERVISED_OPERATOR,
+	SUPERVISED_ADAPTER,
+	SUPERVISED_COUNT,
+};
+
+/* The supervision.* section; docs/architecture.md explains the defaults. */
+struct supervision_config {
+	enum restart_policy restart[SUPERVISED_COUNT];	/* supervision.<process>.restart */
+	int restart_limit;		/* restarts allowed within the window, 1-100 */
+	int restart_window_seconds;	/* 1-3600 */
+	int backoff_initial_ms;		/* delay before the second restart, 1-60000 */
+	int backoff_max_ms;		/* 1-600000 */
+	int healthy_reset_seconds;	/* uptime after which the backoff starts over */
+	int heartbeat_interval_ms;	/* 100-60000 */
+	int heartbeat_misses;		/* 1-100 */
+};
+
 struct cake_config {
 	char version[16];		/* must be "1.0" */
 	enum strictness strictness;
@@ -49,6 +76,8 @@ struct cake_config {
 	char http_address[CONFIG_ADDRESS_MAX];	/* http.address, default 127.0.0.1 */
 	int health_port;		/* http.health_port, 0-65535, 0 disables */
 	int metrics_port;		/* http.metrics_port, 0-65535, 0 disables */
+
+	struct supervision_config supervision;
 
 	char env[32];			/* CAKE_ENV; "" when unset */
 	char source[PATH_MAX];		/* the file loaded, "" for defaults only */
@@ -98,5 +127,9 @@ int config_write_template(const char *path, bool force, char *error, size_t erro
 
 const char *strictness_name(enum strictness strictness);
 int strictness_parse(const char *text, enum strictness *out);
+
+const char *restart_policy_name(enum restart_policy policy);
+/* Parses "always", "on-failure" or "never". Returns 0, or -1 if unknown. */
+int restart_policy_parse(const char *text, enum restart_policy *out);
 
 #endif

@@ -42,6 +42,7 @@ enum msg_type {
 	MSG_RECALL_RECORD = 32,	/* -> recall: struct msg_detection */
 	MSG_RECALL_RESULT = 33,	/* recall ->: struct msg_recall_result */
 	MSG_RECALL_INTERVENED = 34, /* -> recall: struct msg_signature */
+	MSG_RECALL_VIOLATION = 35, /* -> recall: struct msg_violation */
 
 	/* 48-63: supervisor <-> operator */
 	MSG_RENDER = 48,	/* -> operator: struct msg_detection */
@@ -115,13 +116,27 @@ struct msg_detection {
 	int32_t signature_version;		/* normalization version */
 	double confidence;			/* 0.0 - 1.0 */
 	uint64_t arrived_ns;			/* CLOCK_MONOTONIC time the line arrived */
+	/*
+	 * How often recall has seen the signature, set by the supervisor
+	 * before MSG_RENDER; 0 when unknown. The operator words a repeat
+	 * differently (see operator/voice.h).
+	 */
+	int32_t occurrence_count;
+	int32_t pad2;
+	uint64_t stream_offset;			/* ring position just past the line; 0 outside the streams */
 };
 
 #define MSG_TEXT_MAX 4096
 
+#define VOICE_TYPE_NAME_MAX 32
+
 struct msg_text {
 	uint32_t length;		/* bytes used in text, without the NUL */
 	char text[MSG_TEXT_MAX];	/* NUL-terminated */
+	/* MSG_RENDERED only, zero otherwise; see operator/voice.h. */
+	char message_type[VOICE_TYPE_NAME_MAX];	/* "ERROR_CORRECTION", "REPEAT_ERROR", ... */
+	int32_t voice_form;		/* enum voice_form: 0 full, 1 simplified, 2 safe default */
+	double voice_score;		/* voice gate similarity of text, 0.0 - 1.0 */
 };
 
 struct msg_analyze_done {
@@ -132,12 +147,22 @@ struct msg_recall_result {
 	int32_t stored;			/* 1 on disk, 0 kept in memory only */
 	int32_t occurrence_count;	/* including this occurrence */
 	int32_t intervention_count;
-	int32_t pad;
+	int32_t similar_count;		/* other unexpired signatures of the same error type, at most 8 */
 };
 
 struct msg_signature {
 	char signature[SIGNATURE_HEX_LEN + 1];
 	char pad[7];
+};
+
+#define VIOLATION_TYPE_MAX 32
+
+/* One pattern_violations row, such as a signature whose strikes ran out. */
+struct msg_violation {
+	char pattern_type[VIOLATION_TYPE_MAX];	/* "escalation" */
+	char details[DETECTION_TEXT_MAX];
+	int32_t prevented;			/* 1 when CAKE stopped the action */
+	int32_t pad;
 };
 
 /* Returns the name of a message type for logs ("MSG_DETECTION"), or "MSG_UNKNOWN". */

@@ -220,3 +220,81 @@ cmd_stop(int argc, char **argv)
 	printf("CAKE stopped\n");
 	return EXIT_OK;
 }
+
+int
+cmd_restart(int argc, char **argv)
+{
+	static const struct option long_options[] = {
+		{ "graceful", no_argument, NULL, 'g' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *usage_text = "usage: cake restart [--graceful] [--timeout=SECONDS] [--force]\n";
+	char socket_path[PATH_MAX], error[512];
+	struct json_object *request, *reply = NULL, *value;
+	enum control_result result;
+	long timeout = 30;
+	int force = 0, option, ok;
+	char *end;
+
+	optind = 1;
+	while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (option) {
+		case 'g':
+			break;
+		case 'f':
+			force = 1;
+			break;
+		case 't':
+			errno = 0;
+			timeout = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || timeout < 1 || timeout > 3600) {
+				cmd_error("invalid --timeout '%s': expected seconds from 1 to 3600", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			printf("%s\nStops every process of the running instance in reverse start order and\n"
+			    "starts them again. The supervisor and its state stay.\n\n"
+			    "  --graceful         stop each process with SIGTERM first (the default)\n"
+			    "  --timeout=SECONDS  kill what is still running after this long (default 30)\n"
+			    "  --force            kill every process at once\n", usage_text);
+			return EXIT_OK;
+		default:
+			fputs(usage_text, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (home_path(CONTROL_SOCKET_NAME, socket_path, sizeof socket_path) < 0)
+		return EXIT_USAGE;
+
+	request = json_object_new_object();
+	json_object_object_add(request, "command", json_object_new_string("restart"));
+	json_object_object_add(request, "timeout", json_object_new_int((int)timeout));
+	json_object_object_add(request, "force", json_object_new_boolean(force));
+	result = control_call(socket_path, request, &reply, STATUS_TIMEOUT_MS, error, sizeof error);
+	json_object_put(request);
+	if (result == CONTROL_NOT_RUNNING)
+		return not_running(socket_path, error);
+	if (result != CONTROL_OK) {
+		cmd_error("restart failed: %s", error);
+		return EXIT_INTERNAL;
+	}
+
+	json_object_object_get_ex(reply, "ok", &value);
+	ok = json_object_get_boolean(value);
+	if (!ok) {
+		json_object_object_get_ex(reply, "error", &value);
+		cmd_error("restart rejected: %s", json_object_get_string(value));
+	} else {
+		printf("CAKE is restarting its processes; `cake status` shows their progress\n");
+	}
+	json_object_put(reply);
+	return ok ? EXIT_OK : EXIT_FAILURE_STATUS;
+}

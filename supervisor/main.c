@@ -53,7 +53,6 @@ static const struct command commands[] = {
  * TODO: these commands are being built in parallel; weak references keep the
  * build linking until each lands. Remove a line once its command exists.
  */
-#pragma weak cmd_restart
 #pragma weak cmd_hook
 #pragma weak cmd_hooks
 #pragma weak cmd_gate

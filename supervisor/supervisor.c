@@ -50,12 +50,10 @@
 #define ADAPTER_PROTO_VERSION 1
 #define STOP_TIMEOUT_DEFAULT 30
 
-/* Restart policy defaults: see docs/architecture.md for the reasons. */
-#define BACKOFF_FIRST_MS 100
-#define BACKOFF_MAX_MS 30000
-#define RESTART_WINDOW_SECONDS 60
-#define RESTART_LIMIT 5
-#define HEALTHY_RESET_SECONDS 60
+/* Restarts remembered per process; supervision.restart_limit may not exceed it. */
+#define RESTART_HISTORY 100
+/* A process that has not completed its handshake by then counts as hung. */
+#define HANDSHAKE_TIMEOUT_SECONDS 10
 
 enum child_role {
 	ROLE_WATCHDOG = 0,
@@ -72,10 +70,13 @@ enum child_state {
 	CHILD_BACKOFF,
 	CHILD_FAILED,
 	CHILD_STOPPING,
+	CHILD_HUNG,		/* killed for missing heartbeats, waiting to be reaped */
 };
 
 static const char *const role_names[ROLE_COUNT] = { "watchdog", "recall", "operator", "adapter" };
-static const char *const state_names[] = { "stopped", "starting", "ready", "backoff", "failed", "stopping" };
+static const char *const state_names[] = {
+	"stopped", "starting", "ready", "backoff", "failed", "stopping", "hung",
+};
 static const char *const stream_names[STREAM_COUNT] = { "stdout", "stderr" };
 
 struct supervisor;
@@ -89,9 +90,15 @@ struct child {
 	char last_exit[48];		/* "exit 1", "signal SIGKILL"; "" before the first exit */
 	time_t started_at;
 	time_t next_start_at;		/* in backoff */
-	time_t restart_times[RESTART_LIMIT];
+	time_t restart_times[RESTART_HISTORY];
 	int restart_count_window;
 	int backoff_ms;
+	int ever_ready;
+	char cause[96];			/* why the process last stopped: "exit 1", "hung: no heartbeat for 3 s" */
+
+	uint64_t heartbeat_sent;	/* sequence of the latest heartbeat */
+	uint64_t heartbeat_acked;
+	uint64_t last_ack_ns;		/* CLOCK_MONOTONIC time of the latest answer */
 
 	struct bufferevent *channel;	/* proto.h frames, or adapter lines */
 	struct bufferevent *log_pipe;	/* a worker's stderr */
@@ -153,6 +160,9 @@ struct supervisor {
 	struct control_client *clients;
 	struct event *signal_events[5];
 	struct event *stop_timer;
+	struct event *heartbeat_timer;
+	uint64_t detected_through[STREAM_COUNT];	/* highest line end already detected */
+	int restarting;
 	FILE *log_file;
 
 	struct pipeline_event *events;
@@ -170,6 +180,7 @@ static void child_stop_next(struct supervisor *supervisor);
 static void supervisor_shutdown(struct supervisor *supervisor, int status, int timeout, int force);
 static void pipeline_advance(struct supervisor *supervisor, struct pipeline_event *event);
 static void control_client_reply(struct control_client *client, struct json_object *reply);
+static struct json_object *control_error(const char *message);
 
 static uint64_t
 monotonic_ns(void)
@@ -190,7 +201,7 @@ static int
 child_running(const struct child *child)
 {
 	return child->state == CHILD_STARTING || child->state == CHILD_READY ||
-	    child->state == CHILD_STOPPING;
+	    child->state == CHILD_STOPPING || child->state == CHILD_HUNG;
 }
 
 /* ---- instance lock and control socket ---- */
@@ -302,8 +313,11 @@ child_exec(pid_t parent, int is_adapter, const int map[][2], int map_count,
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 
-	/* A SIGKILLed supervisor must not leave workers behind. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/*
+	 * A SIGKILLed supervisor must not leave processes behind. The adapter
+	 * gets SIGTERM so it can stop its agent's process group first.
+	 */
+	prctl(PR_SET_PDEATHSIG, is_adapter ? SIGTERM : SIGKILL);
 	if (getppid() != parent)
 		_exit(EXIT_INTERNAL);
 	if (is_adapter)
@@ -408,6 +422,9 @@ child_spawn(struct child *child)
 	child->state = CHILD_STARTING;
 	child->started_at = time(NULL);
 	child->next_start_at = 0;
+	child->heartbeat_sent = 0;
+	child->heartbeat_acked = 0;
+	child->last_ack_ns = monotonic_ns();
 
 	evutil_make_socket_nonblocking(channel[0]);
 	child->channel = bufferevent_socket_new(supervisor->base, channel[0], BEV_OPT_CLOSE_ON_FREE);
@@ -626,6 +643,8 @@ child_ready(struct child *child)
 	struct supervisor *supervisor = child->supervisor;
 
 	child->state = CHILD_READY;
+	child->ever_ready = 1;
+	child->last_ack_ns = monotonic_ns();
 	log_info("%s ready (pid %ld)", child_name(child), (long)child->pid);
 
 	switch (child->role) {
@@ -907,6 +926,31 @@ analyze_done(struct supervisor *supervisor, uint64_t request_id)
 	pipeline_advance(supervisor, event);
 }
 
+/*
+ * Passes a detection from the streams into the pipeline once. A replacement
+ * watchdog re-reads the lines its predecessor had not committed, so a line
+ * may be detected twice: its ring position tells.
+ */
+static void
+stream_detection(struct supervisor *supervisor, const struct msg_detection *detection)
+{
+	uint64_t *through;
+
+	if (detection->stream < 0 || detection->stream >= STREAM_COUNT) {
+		log_error("watchdog reported a detection on stream %d, which does not exist", detection->stream);
+		return;
+	}
+	through = &supervisor->detected_through[detection->stream];
+	if (detection->stream_offset != 0 && detection->stream_offset <= *through) {
+		log_debug("dropping the repeated detection at %s offset %llu",
+		    stream_names[detection->stream], (unsigned long long)detection->stream_offset);
+		return;
+	}
+	if (detection->stream_offset > *through)
+		*through = detection->stream_offset;
+	pipeline_detection(supervisor, detection);
+}
+
 static int
 worker_dispatch(struct child *child, const struct ipc_msg *msg)
 {
@@ -922,6 +966,8 @@ worker_dispatch(struct child *child, const struct ipc_msg *msg)
 
 	switch (type) {
 	case MSG_HEARTBEAT_ACK:
+		child->heartbeat_acked = msg->header.id;
+		child->last_ack_ns = monotonic_ns();
 		return 0;
 	case MSG_RING_COMMIT:
 		if (msg->payload.ring.stream < STREAM_COUNT) {
@@ -940,7 +986,7 @@ worker_dispatch(struct child *child, const struct ipc_msg *msg)
 		if (msg->header.id != 0)
 			analyze_detection(supervisor, msg->header.id, &msg->payload.detection);
 		else
-			pipeline_detection(supervisor, &msg->payload.detection);
+			stream_detection(supervisor, &msg->payload.detection);
 		return 0;
 	case MSG_ANALYZE_DONE:
 		analyze_done(supervisor, msg->header.id);
@@ -1044,7 +1090,8 @@ adapter_line(struct child *child, char *line)
 
 		pipeline_delivered(supervisor, strtoull(rest, NULL, 10), reason ? reason + 1 : "no reason given");
 	} else if (strcmp(verb, "pong") == 0) {
-		return;
+		child->heartbeat_acked = strtoull(rest, NULL, 10);
+		child->last_ack_ns = monotonic_ns();
 	} else {
 		log_warn("adapter sent unknown message '%s'; ignoring it", verb);
 	}
@@ -1150,55 +1197,104 @@ restart_timer_cb(evutil_socket_t fd, short events, void *arg)
 		child->state = CHILD_FAILED;
 }
 
-/* Applies the restart policy to a child that exited unexpectedly. */
+/* Returns 1 when POLICY calls for a restart after an exit with STATUS. */
+static int
+policy_restarts(enum restart_policy policy, int status)
+{
+	switch (policy) {
+	case RESTART_ALWAYS:
+		return 1;
+	case RESTART_ON_FAILURE:
+		return !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	case RESTART_NEVER:
+		return 0;
+	}
+	return 0;
+}
+
+/* Marks CHILD failed for good and lets the controller react. */
+static void
+child_give_up(struct child *child, const char *why)
+{
+	struct supervisor *supervisor = child->supervisor;
+
+	child->state = CHILD_FAILED;
+	log_error("%s gave up: %s (last cause: %s)", child_name(child), why, child->cause);
+	if (child->role != ROLE_ADAPTER) {
+		log_warn("running degraded without the %s", child_name(child));
+		return;
+	}
+
+	controller_transition(supervisor->controller, CONTROLLER_ESCALATING);
+	/* An adapter that never completed a handshake cannot work: stop instead of idling. */
+	if (!child->ever_ready) {
+		log_error("the adapter never became ready; stopping CAKE");
+		supervisor_shutdown(supervisor, EXIT_GAVE_UP, STOP_TIMEOUT_DEFAULT, 0);
+	}
+}
+
+/*
+ * Applies the restart policy to a child that exited while CAKE runs: a
+ * restart after a backoff, or a stop when the policy or the restart limit
+ * says so.
+ */
 static void
 child_schedule_restart(struct child *child, int status)
 {
 	struct supervisor *supervisor = child->supervisor;
+	const struct supervision_config *policy = &supervisor->options->config->supervision;
 	time_t now = time(NULL);
-	int recent = 0;
+	int recent = 0, limit;
 	int delay_ms;
 	struct timeval delay;
 
-	if (child->role == ROLE_ADAPTER && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		log_info("the agent is done; stopping CAKE");
-		child->state = CHILD_STOPPED;
-		supervisor_shutdown(supervisor, EXIT_OK, STOP_TIMEOUT_DEFAULT, 0);
+	if (!policy_restarts(policy->restart[child->role], status)) {
+		if (child->role == ROLE_ADAPTER && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			log_info("the agent is done; stopping CAKE");
+			child->state = CHILD_STOPPED;
+			supervisor_shutdown(supervisor, EXIT_OK, STOP_TIMEOUT_DEFAULT, 0);
+			return;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			child->state = CHILD_STOPPED;
+			log_warn("%s exited and its policy %s does not restart it", child_name(child),
+			    restart_policy_name(policy->restart[child->role]));
+			return;
+		}
+		child_give_up(child, "its restart policy is never");
 		return;
 	}
 
 	/* A child that ran healthy for a while starts its backoff over. */
-	if (now - child->started_at >= HEALTHY_RESET_SECONDS)
+	if (now - child->started_at >= policy->healthy_reset_seconds)
 		child->backoff_ms = 0;
 
-	for (int i = 0; i < RESTART_LIMIT; i++) {
-		if (child->restart_times[i] != 0 && now - child->restart_times[i] < RESTART_WINDOW_SECONDS)
+	limit = policy->restart_limit < RESTART_HISTORY ? policy->restart_limit : RESTART_HISTORY;
+	for (int i = 0; i < RESTART_HISTORY; i++) {
+		if (child->restart_times[i] != 0 && now - child->restart_times[i] < policy->restart_window_seconds)
 			recent++;
 	}
-	if (recent >= RESTART_LIMIT) {
-		child->state = CHILD_FAILED;
-		log_error("%s restarted %d times within %d s; giving up (last: %s)", child_name(child),
-		    RESTART_LIMIT, RESTART_WINDOW_SECONDS, child->last_exit);
-		if (child->role == ROLE_ADAPTER)
-			controller_transition(supervisor->controller, CONTROLLER_ESCALATING);
-		else
-			log_warn("running degraded without the %s", child_name(child));
+	if (recent >= limit) {
+		char why[96];
+
+		snprintf(why, sizeof why, "%d restarts within %d s", recent, policy->restart_window_seconds);
+		child_give_up(child, why);
 		return;
 	}
 
 	delay_ms = child->backoff_ms;
-	child->backoff_ms = child->backoff_ms == 0 ? BACKOFF_FIRST_MS : child->backoff_ms * 2;
-	if (child->backoff_ms > BACKOFF_MAX_MS)
-		child->backoff_ms = BACKOFF_MAX_MS;
+	child->backoff_ms = child->backoff_ms == 0 ? policy->backoff_initial_ms : child->backoff_ms * 2;
+	if (child->backoff_ms > policy->backoff_max_ms)
+		child->backoff_ms = policy->backoff_max_ms;
 	if (delay_ms > 0)
 		delay_ms += rand() % (delay_ms / 10 + 1);	/* jitter spreads simultaneous restarts */
 
-	child->restart_times[child->restart_count_window++ % RESTART_LIMIT] = now;
+	child->restart_times[child->restart_count_window++ % RESTART_HISTORY] = now;
 	child->restarts++;
 	child->state = CHILD_BACKOFF;
 	child->next_start_at = now + (delay_ms + 999) / 1000;
 	log_warn("restarting %s in %d ms (cause: %s, restart %d)", child_name(child), delay_ms,
-	    child->last_exit, child->restarts);
+	    child->cause, child->restarts);
 
 	delay.tv_sec = delay_ms / 1000;
 	delay.tv_usec = (delay_ms % 1000) * 1000;
@@ -1207,14 +1303,34 @@ child_schedule_restart(struct child *child, int status)
 	evtimer_add(child->restart_timer, &delay);
 }
 
+/* Answers the test-intervention requests that waited on a watchdog that is gone. */
+static void
+analyze_abandon(struct supervisor *supervisor)
+{
+	struct control_client *client, *next;
+
+	for (client = supervisor->clients; client != NULL; client = next) {
+		next = client->next;
+		if (client->request_id == 0 || client->closing)
+			continue;
+		client->request_id = 0;
+		control_client_reply(client, control_error("the watchdog restarted during the request; try again"));
+	}
+}
+
 static void
 child_exited(struct child *child, int status)
 {
 	struct supervisor *supervisor = child->supervisor;
+	int was_hung = child->state == CHILD_HUNG;
 
 	describe_exit(status, child->last_exit, sizeof child->last_exit);
+	if (!was_hung)
+		snprintf(child->cause, sizeof child->cause, "%s", child->last_exit);
 	child_log_close(child);
 	child_channel_close(child);
+	if (child->role == ROLE_WATCHDOG)
+		analyze_abandon(supervisor);
 	if (child->role == ROLE_ADAPTER) {
 		/* Output still in the pipes belongs to the stream. */
 		for (int i = 0; i < STREAM_COUNT; i++) {
@@ -1226,7 +1342,7 @@ child_exited(struct child *child, int status)
 		kill(-child->pid, SIGKILL);
 	}
 
-	if (supervisor->stopping) {
+	if (supervisor->stopping || supervisor->restarting) {
 		log_info("%s (pid %ld) stopped (%s)", child_name(child), (long)child->pid, child->last_exit);
 		child->pid = 0;
 		child->state = CHILD_STOPPED;
@@ -1238,9 +1354,54 @@ child_exited(struct child *child, int status)
 		log_info("adapter (pid %ld) finished: %s", (long)child->pid, child->last_exit);
 	else
 		log_warn("%s (pid %ld) exited unexpectedly: %s", child_name(child), (long)child->pid,
-		    child->last_exit);
+		    child->cause);
 	child->pid = 0;
 	child_schedule_restart(child, status);
+}
+
+/* ---- heartbeats ---- */
+
+/*
+ * Sends a heartbeat to every ready process and kills the ones that missed
+ * too many, or that never completed their handshake: a stopped, spinning or
+ * blocked process is alive to waitpid() but useless to the pipeline.
+ */
+static void
+heartbeat_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct supervisor *supervisor = arg;
+	const struct supervision_config *policy = &supervisor->options->config->supervision;
+	uint64_t now = monotonic_ns();
+	uint64_t limit_ns = (uint64_t)policy->heartbeat_interval_ms * (uint64_t)policy->heartbeat_misses * 1000000ull;
+
+	if (supervisor->stopping || supervisor->restarting)
+		return;
+
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		struct child *child = &supervisor->children[i];
+		uint64_t silent_ns = now - child->last_ack_ns;
+
+		if (child->state == CHILD_STARTING && silent_ns > HANDSHAKE_TIMEOUT_SECONDS * 1000000000ull) {
+			snprintf(child->cause, sizeof child->cause, "hung: no handshake within %d s",
+			    HANDSHAKE_TIMEOUT_SECONDS);
+		} else if (child->state == CHILD_READY && silent_ns > limit_ns) {
+			snprintf(child->cause, sizeof child->cause, "hung: no heartbeat for %.1f s",
+			    (double)silent_ns / 1e9);
+		} else {
+			if (child->state == CHILD_READY) {
+				child->heartbeat_sent++;
+				if (child->role == ROLE_ADAPTER)
+					adapter_send(child, "ping %llu", (unsigned long long)child->heartbeat_sent);
+				else
+					child_send(child, MSG_HEARTBEAT, child->heartbeat_sent, NULL, 0);
+			}
+			continue;
+		}
+
+		log_error("%s (pid %ld) is %s; killing it", child_name(child), (long)child->pid, child->cause);
+		child->state = CHILD_HUNG;
+		child_kill(child, SIGKILL);
+	}
 }
 
 static void
@@ -1277,6 +1438,30 @@ all_stopped(const struct supervisor *supervisor)
 	return 1;
 }
 
+static void
+supervisor_spawn_all(struct supervisor *supervisor)
+{
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		if (child_spawn(&supervisor->children[i]) < 0) {
+			supervisor_shutdown(supervisor, EXIT_INTERNAL, STOP_TIMEOUT_DEFAULT, 1);
+			return;
+		}
+	}
+}
+
+/* Ends a restart in place once every process has stopped: starts them all again. */
+static void
+supervisor_restart_finish(struct supervisor *supervisor)
+{
+	supervisor->restarting = 0;
+	supervisor->forced = 0;
+	if (supervisor->stop_timer != NULL)
+		evtimer_del(supervisor->stop_timer);
+	supervisor->announced = 0;
+	log_info("every process stopped; starting them again");
+	supervisor_spawn_all(supervisor);
+}
+
 /* Stops the last-started child still running; called again as each one exits. */
 static void
 child_stop_next(struct supervisor *supervisor)
@@ -1284,7 +1469,7 @@ child_stop_next(struct supervisor *supervisor)
 	for (int i = ROLE_COUNT - 1; i >= 0; i--) {
 		struct child *child = &supervisor->children[i];
 
-		if (child->state == CHILD_STOPPING)
+		if (child->state == CHILD_STOPPING || child->state == CHILD_HUNG)
 			return;
 		if (!child_running(child))
 			continue;
@@ -1299,7 +1484,11 @@ child_stop_next(struct supervisor *supervisor)
 		return;
 	}
 
-	if (all_stopped(supervisor))
+	if (!all_stopped(supervisor))
+		return;
+	if (supervisor->restarting)
+		supervisor_restart_finish(supervisor);
+	else
 		event_base_loopbreak(supervisor->base);
 }
 
@@ -1327,6 +1516,7 @@ supervisor_shutdown(struct supervisor *supervisor, int status, int timeout, int 
 		return;
 	}
 	supervisor->stopping = 1;
+	supervisor->restarting = 0;
 	supervisor->exit_status = status;
 	supervisor->forced = force;
 	log_info("stopping (%s, timeout %d s)", force ? "forced" : "graceful", timeout);
@@ -1343,9 +1533,41 @@ supervisor_shutdown(struct supervisor *supervisor, int status, int timeout, int 
 	if (force) {
 		stop_timer_cb(-1, 0, supervisor);
 	} else {
-		supervisor->stop_timer = evtimer_new(supervisor->base, stop_timer_cb, supervisor);
+		if (supervisor->stop_timer == NULL)
+			supervisor->stop_timer = evtimer_new(supervisor->base, stop_timer_cb, supervisor);
 		evtimer_add(supervisor->stop_timer, &delay);
 	}
+	child_stop_next(supervisor);
+}
+
+/*
+ * Stops every process in reverse start order, then starts them all again.
+ * The supervisor, its controller state and the rings stay as they are.
+ */
+static void
+supervisor_restart(struct supervisor *supervisor, int timeout, int force)
+{
+	struct timeval delay = { timeout, 0 };
+
+	if (supervisor->stopping || supervisor->restarting)
+		return;
+	supervisor->restarting = 1;
+	supervisor->forced = force;
+	log_info("restarting every process in place (%s, timeout %d s)", force ? "forced" : "graceful", timeout);
+
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		struct child *child = &supervisor->children[i];
+
+		if (child->state == CHILD_BACKOFF || child->state == CHILD_FAILED)
+			child->state = CHILD_STOPPED;
+		if (child->restart_timer != NULL)
+			evtimer_del(child->restart_timer);
+	}
+	if (supervisor->stop_timer == NULL)
+		supervisor->stop_timer = evtimer_new(supervisor->base, stop_timer_cb, supervisor);
+	evtimer_add(supervisor->stop_timer, &delay);
+	if (force)
+		stop_timer_cb(-1, 0, supervisor);
 	child_stop_next(supervisor);
 }
 
@@ -1378,6 +1600,8 @@ process_json(const struct child *child, time_t now)
 	    json_object_new_int64(child_running(child) ? (int64_t)(now - child->started_at) : 0));
 	json_object_object_add(process, "last_exit",
 	    child->last_exit[0] != '\0' ? json_object_new_string(child->last_exit) : NULL);
+	json_object_object_add(process, "last_cause",
+	    child->cause[0] != '\0' ? json_object_new_string(child->cause) : NULL);
 	if (child->state == CHILD_BACKOFF)
 		json_object_object_add(process, "next_start_in_seconds",
 		    json_object_new_int64(child->next_start_at > now ? (int64_t)(child->next_start_at - now) : 0));
@@ -1407,6 +1631,8 @@ status_json(struct supervisor *supervisor)
 		if (children[i].state != CHILD_READY)
 			overall = "DEGRADED";
 	}
+	if (supervisor->restarting)
+		overall = "RESTARTING";
 	if (supervisor->stopping)
 		overall = "STOPPING";
 	controller_stats(supervisor->controller, &stats);
@@ -1578,6 +1804,30 @@ control_stop(struct control_client *client, struct json_object *request)
 }
 
 static void
+control_restart(struct control_client *client, struct json_object *request)
+{
+	struct json_object *value, *reply;
+	int timeout = STOP_TIMEOUT_DEFAULT;
+	int force = 0;
+
+	if (json_object_object_get_ex(request, "timeout", &value))
+		timeout = json_object_get_int(value);
+	if (json_object_object_get_ex(request, "force", &value))
+		force = json_object_get_boolean(value);
+	if (client->supervisor->stopping) {
+		control_client_reply(client, control_error("CAKE is stopping; start it again with `cake start`"));
+		return;
+	}
+
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
+	control_client_reply(client, reply);
+	log_info("restart requested over the control socket");
+	supervisor_restart(client->supervisor, timeout, force);
+}
+
+static void
 control_request(struct control_client *client, const char *line)
 {
 	struct json_object *request = json_tokener_parse(line);
@@ -1598,6 +1848,8 @@ control_request(struct control_client *client, const char *line)
 		control_client_reply(client, reply);
 	} else if (strcmp(command, "stop") == 0) {
 		control_stop(client, request);
+	} else if (strcmp(command, "restart") == 0) {
+		control_restart(client, request);
 	} else if (strcmp(command, "analyze") == 0) {
 		control_analyze(client, request);
 	} else {
@@ -1806,6 +2058,13 @@ supervisor_setup(struct supervisor *supervisor)
 		log_error("out of memory");
 		return -1;
 	}
+	{
+		int interval_ms = supervisor->options->config->supervision.heartbeat_interval_ms;
+		struct timeval interval = { interval_ms / 1000, (interval_ms % 1000) * 1000 };
+
+		supervisor->heartbeat_timer = event_new(supervisor->base, -1, EV_PERSIST, heartbeat_cb, supervisor);
+		event_add(supervisor->heartbeat_timer, &interval);
+	}
 	if (supervisor_listen(supervisor) < 0)
 		return -1;
 	return supervisor_http_start(supervisor);
@@ -1843,6 +2102,8 @@ supervisor_teardown(struct supervisor *supervisor)
 	}
 	if (supervisor->stop_timer != NULL)
 		event_free(supervisor->stop_timer);
+	if (supervisor->heartbeat_timer != NULL)
+		event_free(supervisor->heartbeat_timer);
 	for (int i = 0; i < STREAM_COUNT; i++)
 		ring_free_ring(supervisor->rings[i]);
 	controller_free(supervisor->controller);
@@ -1892,12 +2153,7 @@ supervisor_main(const struct supervisor_options *options)
 	}
 	log_info("listening on %s", supervisor.socket_path);
 
-	for (int i = 0; i < ROLE_COUNT; i++) {
-		if (child_spawn(&supervisor.children[i]) < 0) {
-			supervisor_shutdown(&supervisor, EXIT_INTERNAL, STOP_TIMEOUT_DEFAULT, 1);
-			break;
-		}
-	}
+	supervisor_spawn_all(&supervisor);
 
 	if (!all_stopped(&supervisor) || !supervisor.stopping)
 		event_base_dispatch(supervisor.base);

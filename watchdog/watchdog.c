@@ -24,6 +24,7 @@ struct stream_reader {
 	struct linebuf lines;
 	struct rules_context context;
 	uint64_t cursor;		/* next byte to read */
+	uint64_t line_end;		/* ring position just past the line being matched */
 	uint64_t arrived_ns;		/* arrival time of the bytes being read */
 };
 
@@ -51,6 +52,7 @@ watchdog_line(const char *line, size_t length, void *arg)
 
 	detection.stream = reader->stream;
 	detection.arrived_ns = reader->arrived_ns;
+	detection.stream_offset = reader->line_end;
 	log_debug("%s matched %s on %s", detection.rule_id, detection.error_type,
 	    stream_names[reader->stream]);
 	if (proc_send(watchdog->proc, MSG_DETECTION, watchdog->request_id, &detection,
@@ -62,17 +64,23 @@ watchdog_line(const char *line, size_t length, void *arg)
 	watchdog->detections++;
 }
 
-/* Position just past the last line end in DATA, or 0 when DATA holds none. */
+/* Length of DATA up to and including its first line end, or LENGTH when it has none. */
 static size_t
-last_line_end(const char *data, size_t length)
+segment_length(const char *data, size_t length)
 {
-	for (size_t i = length; i > 0; i--) {
-		if (data[i - 1] == '\n' || data[i - 1] == '\r')
-			return i;
+	for (size_t i = 0; i < length; i++) {
+		if (data[i] == '\n' || data[i] == '\r')
+			return i + 1;
 	}
-	return 0;
+	return length;
 }
 
+/*
+ * Reads the ring up to the position in DATA. Bytes go to the line splitter
+ * one line at a time, so each detection carries the ring position of its
+ * line's end: the supervisor drops a detection whose position it has seen,
+ * which makes re-reading after a crash harmless.
+ */
 static int
 watchdog_read_ring(struct watchdog *watchdog, const struct msg_ring_data *data)
 {
@@ -91,7 +99,7 @@ watchdog_read_ring(struct watchdog *watchdog, const struct msg_ring_data *data)
 
 	while (reader->cursor < data->position) {
 		size_t want = (size_t)(data->position - reader->cursor);
-		size_t end;
+		size_t done = 0;
 
 		if (want > sizeof chunk)
 			want = sizeof chunk;
@@ -99,10 +107,16 @@ watchdog_read_ring(struct watchdog *watchdog, const struct msg_ring_data *data)
 		if (n == 0)
 			break;
 
-		linebuf_feed(&reader->lines, chunk, n, watchdog_line, reader);
-		end = last_line_end(chunk, n);
-		if (end > 0)
-			committed = reader->cursor + end;
+		while (done < n) {
+			size_t length = segment_length(chunk + done, n - done);
+			char last = chunk[done + length - 1];
+
+			reader->line_end = reader->cursor + done + length;
+			linebuf_feed(&reader->lines, chunk + done, length, watchdog_line, reader);
+			done += length;
+			if (last == '\n' || last == '\r')
+				committed = reader->line_end;
+		}
 		reader->cursor += n;
 	}
 	if (watchdog->failed)

@@ -564,7 +564,58 @@ Test(config, unknown_key_position)
 	    "valid keys are max_strikes, cooldown_minutes");
 	assert_load_error(REQUIRED_YAML "strictnes: paranoid\n",
 	    "cake_config.yaml:6:1: strictnes: unknown key; valid keys are version, strictness, "
-	    "escalation, database, logging, performance, safety, snapshot");
+	    "escalation, database, logging, performance, safety, snapshot, http, supervision");
+}
+
+Test(config, supervision_defaults)
+{
+	struct cake_config config;
+
+	config_defaults(&config);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_WATCHDOG], RESTART_ALWAYS);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_RECALL], RESTART_ALWAYS);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_OPERATOR], RESTART_ALWAYS);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_ADAPTER], RESTART_ON_FAILURE);
+	cr_assert_eq(config.supervision.restart_limit, 5);
+	cr_assert_eq(config.supervision.heartbeat_misses, 3);
+	config_free(&config);
+}
+
+Test(config, supervision_nested_keys)
+{
+	struct cake_config config;
+
+	config_defaults(&config);
+	cr_assert_eq(load_yaml(REQUIRED_YAML "supervision:\n  restart_limit: 7\n"
+	    "  adapter:\n    restart: never\n  watchdog:\n    restart: on-failure\n", &config), 0,
+	    "load failed: %s", error);
+	cr_assert_eq(config.supervision.restart_limit, 7);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_ADAPTER], RESTART_NEVER);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_WATCHDOG], RESTART_ON_FAILURE);
+	cr_assert_eq(config.supervision.restart[SUPERVISED_RECALL], RESTART_ALWAYS);
+	config_free(&config);
+}
+
+Test(config, supervision_invalid_policy)
+{
+	assert_load_error(REQUIRED_YAML "supervision:\n  adapter:\n    restart: sometimes\n",
+	    "cake_config.yaml:8:14: supervision.adapter.restart: expected always, on-failure or never, "
+	    "got 'sometimes'");
+}
+
+Test(config, supervision_unknown_component)
+{
+	assert_load_error(REQUIRED_YAML "supervision:\n  adaptor:\n    restart: never\n",
+	    "cake_config.yaml:7:3: supervision.adaptor: unknown key; valid keys are restart_limit, "
+	    "restart_window_seconds, backoff_initial_ms, backoff_max_ms, healthy_reset_seconds, "
+	    "heartbeat_interval_ms, heartbeat_misses, watchdog, recall, operator, adapter");
+}
+
+Test(config, http_address_invalid)
+{
+	assert_load_error(REQUIRED_YAML "http:\n  address: localhost\n",
+	    "cake_config.yaml:7:12: http.address: expected an IPv4 or IPv6 address such as 127.0.0.1, "
+	    "got 'localhost'");
 }
 
 /* Loads TEXT and checks the error starts with PREFIX and has a description after it. */
