@@ -96,6 +96,7 @@ struct child {
 	int ever_ready;
 	char cause[96];			/* why the process last stopped: "exit 1", "hung: no heartbeat for 3 s" */
 
+	uint64_t exited_ns;		/* CLOCK_MONOTONIC time the previous instance was reaped */
 	uint64_t heartbeat_sent;	/* sequence of the latest heartbeat */
 	uint64_t heartbeat_acked;
 	uint64_t last_ack_ns;		/* CLOCK_MONOTONIC time of the latest answer */
@@ -207,8 +208,9 @@ child_running(const struct child *child)
 /* ---- instance lock and control socket ---- */
 
 /*
- * Takes the flock on CAKE_HOME/cake.lock and writes our pid into it. The lock
- * dies with the process, so a crashed instance never blocks the next start.
+ * Takes the flock on CAKE_HOME/cake.lock and writes our pid into it. The
+ * kernel releases the lock when the process dies, so a crashed instance does
+ * not block the next start.
  */
 static int
 supervisor_lock(struct supervisor *supervisor)
@@ -543,7 +545,7 @@ child_channel_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	struct child *child = arg;
 
-	/* The peer is gone; SIGCHLD tells why and decides the restart. */
+	/* The peer is gone. The SIGCHLD handler records why and applies the restart policy. */
 	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
 		child_channel_close(child);
 }
@@ -645,7 +647,12 @@ child_ready(struct child *child)
 	child->state = CHILD_READY;
 	child->ever_ready = 1;
 	child->last_ack_ns = monotonic_ns();
-	log_info("%s ready (pid %ld)", child_name(child), (long)child->pid);
+	if (child->exited_ns != 0)
+		log_info("%s ready (pid %ld), %.2f ms after its predecessor exited", child_name(child),
+		    (long)child->pid, (double)(child->last_ack_ns - child->exited_ns) / 1e6);
+	else
+		log_info("%s ready (pid %ld)", child_name(child), (long)child->pid);
+	child->exited_ns = 0;
 
 	switch (child->role) {
 	case ROLE_WATCHDOG:
@@ -896,7 +903,7 @@ analyze_detection(struct supervisor *supervisor, uint64_t request_id, const stru
 {
 	struct control_client *client = control_client_find(supervisor, request_id);
 
-	/* The first error of the text answers the request. */
+	/* The first error found in the text is the reply to the request. */
 	if (client == NULL || client->detected)
 		return;
 	client->detected = 1;
@@ -929,7 +936,7 @@ analyze_done(struct supervisor *supervisor, uint64_t request_id)
 /*
  * Passes a detection from the streams into the pipeline once. A replacement
  * watchdog re-reads the lines its predecessor had not committed, so a line
- * may be detected twice: its ring position tells.
+ * may be detected twice. The ring position of the line identifies the repeat.
  */
 static void
 stream_detection(struct supervisor *supervisor, const struct msg_detection *detection)
@@ -1133,7 +1140,7 @@ adapter_stream_close(struct child *child, int stream)
 }
 
 /*
- * Moves the adapter's output into the ring and tells the watchdog. A full
+ * Moves the adapter's output into the ring and notifies the watchdog. A full
  * ring stops the reading, so the agent blocks on its pipe until the watchdog
  * commits; nothing is dropped.
  */
@@ -1325,6 +1332,7 @@ child_exited(struct child *child, int status)
 	int was_hung = child->state == CHILD_HUNG;
 
 	describe_exit(status, child->last_exit, sizeof child->last_exit);
+	child->exited_ns = monotonic_ns();
 	if (!was_hung)
 		snprintf(child->cause, sizeof child->cause, "%s", child->last_exit);
 	child_log_close(child);
