@@ -53,8 +53,6 @@ static const struct command commands[] = {
  * TODO: these commands are being built in parallel; weak references keep the
  * build linking until each lands. Remove a line once its command exists.
  */
-#pragma weak cmd_hook
-#pragma weak cmd_hooks
 #pragma weak cmd_gate
 #pragma weak cmd_health
 #pragma weak cmd_self_test

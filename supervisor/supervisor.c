@@ -813,8 +813,15 @@ pipeline_recall_result(struct supervisor *supervisor, uint64_t id, const struct 
 		log_at(LOG_LEVEL_INFO, "controller", "No intervention for %s %.12s: %s (seen %d times)",
 		    event->detection.error_type, event->detection.signature,
 		    controller_decision_name(decision), result->occurrence_count);
-		if (decision == DECISION_ESCALATED)
+		if (decision == DECISION_ESCALATED) {
+			struct child *adapter = &supervisor->children[ROLE_ADAPTER];
+
 			controller_transition(supervisor->controller, CONTROLLER_ESCALATING);
+			if (adapter->state == CHILD_READY)
+				adapter_send(adapter, "escalate CAKE stopped the session: %s kept coming back "
+				    "after %d corrections: %s", event->detection.error_type,
+				    supervisor->options->config->max_strikes, event->detection.excerpt);
+		}
 		pipeline_remove(supervisor, event);
 		return;
 	}
@@ -1061,7 +1068,7 @@ adapter_line(struct child *child, char *line)
 		child_ready(child);
 		return;
 	}
-	if (child->state != CHILD_READY) {
+	if (child->state != CHILD_READY && child->state != CHILD_STOPPING) {
 		log_error("adapter sent '%s' before hello", verb);
 		return;
 	}

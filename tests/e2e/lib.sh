@@ -66,8 +66,14 @@ file_contains() {
 	grep -qF -- "$2" "$1" 2>/dev/null
 }
 
+# process_gone PID: true when PID has exited. A zombie counts as gone: it has
+# exited, and whether its new parent reaps it is up to that parent (a
+# container's init may not).
 process_gone() {
-	! kill -0 "$1" 2>/dev/null
+	local state
+	kill -0 "$1" 2>/dev/null || return 0
+	state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+	[[ $state == Z ]]
 }
 
 # json_get FILE EXPRESSION: prints a value from a JSON file, EXPRESSION in Python syntax on `d`.

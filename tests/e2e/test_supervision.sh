@@ -47,7 +47,7 @@ process_ready_with_new_pid() {
 all_gone() {
 	local pid
 	for pid in "$@"; do
-		kill -0 "$pid" 2>/dev/null && return 1
+		process_gone "$pid" || return 1
 	done
 	return 0
 }
