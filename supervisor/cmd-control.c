@@ -137,8 +137,20 @@ wait_released(const char *lock_path, int seconds)
 	return -1;
 }
 
-int
-cmd_stop(int argc, char **argv)
+/* Flags shared by `cake stop` and `cake restart`. */
+struct stop_flags {
+	long timeout;		/* seconds before the remaining processes are killed */
+	int force;
+};
+
+/*
+ * Parses [--graceful] [--timeout=SECONDS] [--force] for COMMAND ("stop" or
+ * "restart"); HELP describes what the command does. Returns -1 when the
+ * flags are valid, or the exit status when the command is done (help
+ * printed, or invalid flags).
+ */
+static int
+parse_stop_flags(int argc, char **argv, const char *command, const char *help, struct stop_flags *flags)
 {
 	static const struct option long_options[] = {
 		{ "graceful", no_argument, NULL, 'g' },
@@ -148,13 +160,11 @@ cmd_stop(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char socket_path[PATH_MAX], lock_path[PATH_MAX], error[512];
-	struct json_object *request, *reply = NULL;
-	enum control_result result;
-	long timeout = 30;
-	int force = 0, option;
+	int option;
 	char *end;
 
+	flags->timeout = 30;
+	flags->force = 0;
 	optind = 1;
 	while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
 		switch (option) {
@@ -162,31 +172,49 @@ cmd_stop(int argc, char **argv)
 		case 'c':
 			break;
 		case 'f':
-			force = 1;
+			flags->force = 1;
 			break;
 		case 't':
 			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || timeout < 1 || timeout > 3600) {
+			flags->timeout = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || flags->timeout < 1 || flags->timeout > 3600) {
 				cmd_error("invalid --timeout '%s': expected seconds from 1 to 3600", optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'h':
-			printf("usage: cake stop [--graceful] [--timeout=SECONDS] [--force]\n\n"
-			    "  --graceful         stop each process in reverse start order (the default)\n"
+			printf("usage: cake %s [--graceful] [--timeout=SECONDS] [--force]\n\n%s\n"
+			    "  --graceful         send SIGTERM to each process, newest first (the default)\n"
 			    "  --timeout=SECONDS  kill what is still running after this long (default 30)\n"
-			    "  --force            kill every process at once\n");
+			    "  --force            kill every process at once\n", command, help);
 			return EXIT_OK;
 		default:
-			fprintf(stderr, "usage: cake stop [--graceful] [--timeout=SECONDS] [--force]\n");
+			fprintf(stderr, "usage: cake %s [--graceful] [--timeout=SECONDS] [--force]\n", command);
 			return EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "usage: cake stop [--graceful] [--timeout=SECONDS] [--force]\n");
+		fprintf(stderr, "usage: cake %s [--graceful] [--timeout=SECONDS] [--force]\n", command);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+int
+cmd_stop(int argc, char **argv)
+{
+	char socket_path[PATH_MAX], lock_path[PATH_MAX], error[512];
+	struct json_object *request, *reply = NULL;
+	enum control_result result;
+	struct stop_flags flags;
+	long timeout;
+	int force, rc;
+
+	rc = parse_stop_flags(argc, argv, "stop", "Stops the running instance.", &flags);
+	if (rc >= 0)
+		return rc;
+	timeout = flags.timeout;
+	force = flags.force;
 	if (home_path(CONTROL_SOCKET_NAME, socket_path, sizeof socket_path) < 0 ||
 	    home_path("cake.lock", lock_path, sizeof lock_path) < 0)
 		return EXIT_USAGE;
@@ -224,53 +252,21 @@ cmd_stop(int argc, char **argv)
 int
 cmd_restart(int argc, char **argv)
 {
-	static const struct option long_options[] = {
-		{ "graceful", no_argument, NULL, 'g' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *usage_text = "usage: cake restart [--graceful] [--timeout=SECONDS] [--force]\n";
 	char socket_path[PATH_MAX], error[512];
 	struct json_object *request, *reply = NULL, *value;
 	enum control_result result;
-	long timeout = 30;
-	int force = 0, option, ok;
-	char *end;
+	struct stop_flags flags;
+	long timeout;
+	int force, ok, rc;
 
-	optind = 1;
-	while ((option = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
-		switch (option) {
-		case 'g':
-			break;
-		case 'f':
-			force = 1;
-			break;
-		case 't':
-			errno = 0;
-			timeout = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || timeout < 1 || timeout > 3600) {
-				cmd_error("invalid --timeout '%s': expected seconds from 1 to 3600", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			printf("%s\nStops every process of the running instance in reverse start order and\n"
-			    "starts them again. The supervisor and its state stay.\n\n"
-			    "  --graceful         stop each process with SIGTERM first (the default)\n"
-			    "  --timeout=SECONDS  kill what is still running after this long (default 30)\n"
-			    "  --force            kill every process at once\n", usage_text);
-			return EXIT_OK;
-		default:
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind < argc) {
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
+	rc = parse_stop_flags(argc, argv, "restart",
+	    "Stops every process of the running instance, newest first, and starts them\n"
+	    "again. The supervisor and its state stay.", &flags);
+	if (rc >= 0)
+		return rc;
+	timeout = flags.timeout;
+	force = flags.force;
+
 	if (home_path(CONTROL_SOCKET_NAME, socket_path, sizeof socket_path) < 0)
 		return EXIT_USAGE;
 

@@ -1798,17 +1798,28 @@ control_analyze(struct control_client *client, struct json_object *request)
 		control_client_reply(client, control_error("cannot reach the watchdog; try again"));
 }
 
+/* Reads "timeout" (seconds, 1-3600) and "force" of a stop or restart request. */
+static void
+control_stop_options(struct json_object *request, int *timeout, int *force)
+{
+	struct json_object *value;
+
+	*timeout = STOP_TIMEOUT_DEFAULT;
+	*force = 0;
+	if (json_object_object_get_ex(request, "timeout", &value) &&
+	    json_object_get_int(value) >= 1 && json_object_get_int(value) <= 3600)
+		*timeout = json_object_get_int(value);
+	if (json_object_object_get_ex(request, "force", &value))
+		*force = json_object_get_boolean(value);
+}
+
 static void
 control_stop(struct control_client *client, struct json_object *request)
 {
-	struct json_object *value, *reply;
-	int timeout = STOP_TIMEOUT_DEFAULT;
-	int force = 0;
+	struct json_object *reply;
+	int timeout, force;
 
-	if (json_object_object_get_ex(request, "timeout", &value))
-		timeout = json_object_get_int(value);
-	if (json_object_object_get_ex(request, "force", &value))
-		force = json_object_get_boolean(value);
+	control_stop_options(request, &timeout, &force);
 
 	reply = json_object_new_object();
 	json_object_object_add(reply, "ok", json_object_new_boolean(1));
@@ -1821,14 +1832,10 @@ control_stop(struct control_client *client, struct json_object *request)
 static void
 control_restart(struct control_client *client, struct json_object *request)
 {
-	struct json_object *value, *reply;
-	int timeout = STOP_TIMEOUT_DEFAULT;
-	int force = 0;
+	struct json_object *reply;
+	int timeout, force;
 
-	if (json_object_object_get_ex(request, "timeout", &value))
-		timeout = json_object_get_int(value);
-	if (json_object_object_get_ex(request, "force", &value))
-		force = json_object_get_boolean(value);
+	control_stop_options(request, &timeout, &force);
 	if (client->supervisor->stopping) {
 		control_client_reply(client, control_error("CAKE is stopping; start it again with `cake start`"));
 		return;

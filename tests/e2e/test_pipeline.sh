@@ -82,6 +82,22 @@ rc=$?
 check "second start exits 1" test $rc -eq 1
 check "second start names the pid" file_contains second.out "already running (pid $E2E_START_PID)"
 
+old_watchdog=$(json_get status.json 'd["processes"]["watchdog"]["pid"]')
+"$CAKE" restart --graceful >restart.out 2>&1
+check "restart exits 0" test $? -eq 0
+restarted() {
+	"$CAKE" status >after-restart.json 2>/dev/null &&
+		[[ $(json_get after-restart.json 'd["status"]') == RUNNING ]] &&
+		[[ $(json_get after-restart.json 'd["processes"]["watchdog"]["pid"]') != "$old_watchdog" ]]
+}
+check "restart replaces the workers" wait_for 30 restarted
+check "restart keeps the supervisor" test \
+	"$(json_get after-restart.json 'd["processes"]["controller"]["pid"]')" = "$E2E_START_PID"
+check "restart keeps the controller counts" test \
+	"$(json_get after-restart.json 'd["total_interventions"]')" = 1
+pids=$(json_get after-restart.json '" ".join(str(p["pid"]) for p in d["processes"].values())')
+agent_pid=$(json_get after-restart.json 'd["agent"]["agent_pid"]')
+
 "$CAKE" stop >stop.out 2>&1
 check "stop exits 0" test $? -eq 0
 check "supervisor exits" wait_for 10 process_gone "$E2E_START_PID"
