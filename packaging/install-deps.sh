@@ -7,7 +7,7 @@ packages=(
 	build-essential cmake pkg-config
 	libevent-dev libsqlite3-dev libfyaml-dev libjson-c-dev libgit2-dev
 	libarchive-dev libpcre2-dev libcriterion-dev
-	python3 sqlite3 procps curl
+	python3 sqlite3 procps curl prometheus
 )
 
 if [[ $(id -u) -eq 0 ]]; then

@@ -49,19 +49,6 @@ static const struct command commands[] = {
 	{ "analyze", cmd_analyze, "summarize recent interventions (analyze interventions)" },
 };
 
-/*
- * TODO: these commands are being built in parallel; weak references keep the
- * build linking until each lands. Remove a line once its command exists.
- */
-#pragma weak cmd_gate
-#pragma weak cmd_health
-#pragma weak cmd_self_test
-#pragma weak cmd_logs
-#pragma weak cmd_audit
-#pragma weak cmd_security
-#pragma weak cmd_metrics
-#pragma weak cmd_stats
-#pragma weak cmd_analyze
 
 struct role {
 	const char *name;
@@ -78,10 +65,8 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: cake COMMAND [OPTIONS]\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (commands[i].run != NULL)
-			fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
-	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-18s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "  %-18s %s\n", "version", "print the version");
 	fprintf(out, "\nRun `cake COMMAND --help` for the options of a command.\n");
 }
@@ -124,7 +109,7 @@ main(int argc, char **argv)
 	}
 
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (commands[i].run != NULL && strcmp(commands[i].name, argv[1]) == 0)
+		if (strcmp(commands[i].name, argv[1]) == 0)
 			return commands[i].run(argc - 1, argv + 1);
 	}
 

@@ -164,7 +164,6 @@ struct supervisor {
 	struct event *heartbeat_timer;
 	uint64_t detected_through[STREAM_COUNT];	/* highest line end already detected */
 	int restarting;
-	FILE *log_file;
 
 	struct pipeline_event *events;
 	uint64_t next_id;
@@ -878,6 +877,7 @@ pipeline_delivered(struct supervisor *supervisor, uint64_t id, const char *failu
 
 	log_at(LOG_LEVEL_INFO, "adapter", "Intervention delivered successfully");
 	controller_delivered(supervisor->controller);
+	metrics_count_prevented(supervisor->metrics, event->detection.error_type);
 	supervisor->last_intervention = time(NULL);
 	metrics_count_intervention(supervisor->metrics, event->detection.error_type,
 	    severity_name((enum severity)event->detection.severity), 1);
@@ -1684,6 +1684,16 @@ status_json(struct supervisor *supervisor)
 	    json_object_new_string(component_state(&children[ROLE_OPERATOR], "ready")));
 	json_object_object_add(status, "components", components);
 
+	{
+		struct json_object *http = json_object_new_object();
+		const struct cake_config *config = supervisor->options->config;
+
+		json_object_object_add(http, "address", json_object_new_string(config->http_address));
+		json_object_object_add(http, "health_port", json_object_new_int(config->health_port));
+		json_object_object_add(http, "metrics_port", json_object_new_int(config->metrics_port));
+		json_object_object_add(status, "http", http);
+	}
+
 	controller = json_object_new_object();
 	json_object_object_add(controller, "pid", json_object_new_int(getpid()));
 	json_object_object_add(controller, "state", json_object_new_string(supervisor->stopping ? "stopping" : "ready"));
@@ -2032,13 +2042,11 @@ supervisor_open_log(struct supervisor *supervisor)
 			return -1;
 		}
 	}
-	supervisor->log_file = fopen(path, "ae");
-	if (supervisor->log_file == NULL) {
+	if (log_open_file(path, (size_t)supervisor->options->config->log_max_size_mb * 1024 * 1024,
+	    LOG_KEEP_DEFAULT) < 0) {
 		cmd_error("cannot open the log file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	chmod(path, 0600);
-	log_set_file(supervisor->log_file);
 	return 0;
 }
 
@@ -2136,8 +2144,6 @@ supervisor_teardown(struct supervisor *supervisor)
 	if (supervisor->lock_fd >= 0)
 		close(supervisor->lock_fd);
 	log_set_file(NULL);
-	if (supervisor->log_file != NULL)
-		fclose(supervisor->log_file);
 }
 
 int
