@@ -3,7 +3,9 @@
  * supervisor's event loop.
  *
  * Health port: GET /health, GET /health/detailed, GET /ready.
- * Metrics port: GET /metrics (Prometheus text format).
+ * Metrics port: GET /metrics (Prometheus text format), and GET
+ * /metrics/history?name=NAME[&period=SECONDS], the samples the server takes
+ * of its own metrics once a minute (see history.h), as JSON.
  * Unknown paths get 404, other methods 405. Requests with bodies or headers
  * over the size limits, or that stay incomplete past the timeout, are cut off.
  */
@@ -42,5 +44,20 @@ struct http_server *http_start(struct event_base *base, const struct http_option
     const struct http_source *source, char *error, size_t error_size);
 
 void http_stop(struct http_server *server);
+
+struct http_reply {
+	int status;
+	char *body;		/* NUL-terminated; free() it */
+	size_t length;
+};
+
+/*
+ * The client side, for the CLI commands: sends "GET PATH" to ADDRESS:PORT
+ * and reads the whole reply, all within TIMEOUT_MS. Replies over 16 MiB are
+ * rejected. Returns 0 with REPLY filled (any status), or -1 with a message
+ * in ERROR naming the address and what failed.
+ */
+int http_get(const char *address, int port, const char *path, int timeout_ms,
+    struct http_reply *reply, char *error, size_t error_size);
 
 #endif
