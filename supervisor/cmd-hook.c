@@ -177,6 +177,8 @@ cmd_hook(int argc, char **argv)
 	if (home[0] != '\0' &&
 	    paths_join(socket_path, sizeof socket_path, home, HOOK_SOCKET_NAME) == 0)
 		context.socket_path = socket_path;
+	if (config.audit_all_commands && home[0] != '\0')
+		context.audit_home = home;
 
 	hook_answer(&context, input, length, &result);
 	free(input);

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "adapters/claude-code/hook-socket.h"
+#include "audit.h"
 #include "classify-local.h"
 #include "controller.h"
 #include "gate.h"
@@ -499,6 +500,27 @@ format_decision(const struct gate_decision *decision, char *out, size_t size)
  * adapter, when one listens, logs the decision and reports an escalated
  * session.
  */
+/*
+ * Appends the gate's decision on COMMAND to the audit log when auditing is
+ * on. A failed append is reported on stderr and never changes the answer.
+ */
+static void
+audit_decision(const struct hook_context *context, const char *command, const struct gate_decision *decision)
+{
+	char details[1024];
+
+	if (context->audit_home == NULL)
+		return;
+	if (decision->verdict == GATE_ALLOW)
+		snprintf(details, sizeof details, "no rule matched");
+	else
+		snprintf(details, sizeof details, "%s: %s", decision->rule_id, decision->reason);
+	if (audit_append(context->audit_home, "gate", "command", command,
+	    gate_verdict_name(decision->verdict), details) < 0)
+		fprintf(stderr, "cake hook: cannot append to the audit log in %s: %s\n",
+		    context->audit_home, strerror(errno));
+}
+
 static void
 answer_pre_tool_use(const struct hook_context *context, struct json_object *input,
     struct hook_result *result)
@@ -525,11 +547,13 @@ answer_pre_tool_use(const struct hook_context *context, struct json_object *inpu
 			snprintf(reason, sizeof reason, "CAKE cannot check this command: the "
 			    "command gate is not available (see the hook's stderr)");
 			denied = denies_unreadable_input(context->strictness);
-		} else if (gate_check(context->gate, command, cwd, &decision) == 0 &&
-		    decision.verdict != GATE_ALLOW) {
-			format_decision(&decision, reason, sizeof reason);
-			denied = decision.verdict == GATE_DENY;
-			warned = !denied;
+		} else if (gate_check(context->gate, command, cwd, &decision) == 0) {
+			if (decision.verdict != GATE_ALLOW) {
+				format_decision(&decision, reason, sizeof reason);
+				denied = decision.verdict == GATE_DENY;
+				warned = !denied;
+			}
+			audit_decision(context, command, &decision);
 		}
 		if (denied)
 			answer = deny_answer(reason);

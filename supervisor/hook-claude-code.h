@@ -33,6 +33,7 @@ struct hook_context {
 	struct gate *gate;		/* NULL: the gate could not be built */
 	const struct rules *rules;	/* NULL: no classification in this process */
 	const char *socket_path;	/* the adapter's socket, or NULL to never ask it */
+	const char *audit_home;		/* CAKE_HOME to audit every gate decision in, or NULL */
 };
 
 struct hook_result {

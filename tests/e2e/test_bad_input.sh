@@ -55,6 +55,26 @@ echo "all 12 tests passed" | "$CAKE" test-intervention --json >clean.json
 check "clean output is not detected" test "$(json_get clean.json 'd["detected"]')" = False
 check "clean output has no intervention" test "$(json_get clean.json 'd["intervention"]')" = None
 
+# With no instance running, the hook still denies a dangerous command and,
+# with auditing on, records every decision.
+sed 's/audit_all_commands: false/audit_all_commands: true/' cake_config.yaml >audit.yaml
+mv audit.yaml cake_config.yaml
+pre_tool_use() {
+	printf '{"session_id":"e2e","transcript_path":"/dev/null","cwd":"%s","hook_event_name":"PreToolUse","tool_name":"Bash","tool_input":{"command":"%s"}}' \
+		"$PWD" "$1" | "$CAKE" hook claude-code
+}
+pre_tool_use "git push --force origin main" >deny.json
+check "hook exits 0 on a denial" test $? -eq 0
+check "hook denies a force push" test \
+	"$(json_get deny.json 'd["hookSpecificOutput"]["permissionDecision"]')" = deny
+pre_tool_use "ls -la" >allow.json
+check "hook allows a harmless command" test "$(cat allow.json)" = "{}"
+check "audit records the denial" grep -q '"target":"git push --force origin main","decision":"deny"' \
+	"$CAKE_HOME/audit.log"
+check "audit records the allowance" grep -q '"target":"ls -la","decision":"allow"' "$CAKE_HOME/audit.log"
+"$CAKE" audit --last=1 >audit.out 2>&1
+check "audit --last shows the latest" file_contains audit.out "ls -la"
+
 "$CAKE" db verify >verify.out 2>&1
 check "verify without database exits 1" test $? -eq 1
 check "verify does not create the database" test ! -e "$CAKE_HOME/recall.db"
