@@ -30,6 +30,7 @@ struct ipc_msg {
 		struct msg_analyze_done analyze_done;
 		struct msg_recall_result recall_result;
 		struct msg_signature signature;
+		struct msg_violation violation;
 	} payload;
 };
 

@@ -26,6 +26,7 @@ static const struct msg_type_info msg_types[] = {
 	{ MSG_RECALL_RECORD, "MSG_RECALL_RECORD", sizeof(struct msg_detection) },
 	{ MSG_RECALL_RESULT, "MSG_RECALL_RESULT", sizeof(struct msg_recall_result) },
 	{ MSG_RECALL_INTERVENED, "MSG_RECALL_INTERVENED", sizeof(struct msg_signature) },
+	{ MSG_RECALL_VIOLATION, "MSG_RECALL_VIOLATION", sizeof(struct msg_violation) },
 	{ MSG_RENDER, "MSG_RENDER", sizeof(struct msg_detection) },
 	{ MSG_RENDERED, "MSG_RENDERED", sizeof(struct msg_text) },
 };

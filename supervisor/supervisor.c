@@ -795,36 +795,55 @@ pipeline_detection(struct supervisor *supervisor, const struct msg_detection *de
 		pipeline_advance(supervisor, event);
 }
 
+/*
+ * Records the escalation of EVENT's signature in recall.db and tells the
+ * adapter, which may stop the agent. Called once per signature.
+ */
+static void
+pipeline_escalate(struct supervisor *supervisor, struct pipeline_event *event, int strikes)
+{
+	struct child *adapter = &supervisor->children[ROLE_ADAPTER];
+	struct msg_violation violation;
+
+	controller_violation(&event->detection, strikes, &violation);
+	if (child_send(&supervisor->children[ROLE_RECALL], MSG_RECALL_VIOLATION, event->id,
+	    &violation, sizeof violation) < 0)
+		log_warn("the escalation of %.12s is not recorded in recall.db: the recall worker is not ready",
+		    event->detection.signature);
+
+	if (adapter->state == CHILD_READY)
+		adapter_send(adapter, "escalate CAKE stopped the session: %s kept coming back "
+		    "after %d corrections: %s", event->detection.error_type, strikes,
+		    event->detection.excerpt);
+}
+
 static void
 pipeline_recall_result(struct supervisor *supervisor, uint64_t id, const struct msg_recall_result *result)
 {
 	struct pipeline_event *event = pipeline_find(supervisor, id);
-	enum controller_decision decision;
+	struct controller_outcome outcome;
 
 	if (event == NULL || event->stage != STAGE_RECALL) {
 		log_debug("ignoring MSG_RECALL_RESULT for finished event %llu", (unsigned long long)id);
 		return;
 	}
 
-	decision = controller_decide(supervisor->controller, &event->detection,
-	    result->occurrence_count, time(NULL));
-	if (decision != DECISION_INTERVENE) {
+	controller_decide_outcome(supervisor->controller, &event->detection,
+	    result->occurrence_count, time(NULL), &outcome);
+	if (outcome.decision != DECISION_INTERVENE) {
 		log_at(LOG_LEVEL_INFO, "controller", "No intervention for %s %.12s: %s (seen %d times)",
 		    event->detection.error_type, event->detection.signature,
-		    controller_decision_name(decision), result->occurrence_count);
-		if (decision == DECISION_ESCALATED) {
-			struct child *adapter = &supervisor->children[ROLE_ADAPTER];
-
+		    controller_decision_name(outcome.decision), result->occurrence_count);
+		if (outcome.decision == DECISION_ESCALATED)
 			controller_transition(supervisor->controller, CONTROLLER_ESCALATING);
-			if (adapter->state == CHILD_READY)
-				adapter_send(adapter, "escalate CAKE stopped the session: %s kept coming back "
-				    "after %d corrections: %s", event->detection.error_type,
-				    supervisor->options->config->max_strikes, event->detection.excerpt);
-		}
+		if (outcome.newly_escalated)
+			pipeline_escalate(supervisor, event, outcome.strikes);
 		pipeline_remove(supervisor, event);
 		return;
 	}
 
+	/* The operator words a repeated error differently. */
+	event->detection.occurrence_count = result->occurrence_count;
 	event->stage = STAGE_RENDER;
 	pipeline_advance(supervisor, event);
 }
@@ -839,6 +858,8 @@ pipeline_rendered(struct supervisor *supervisor, uint64_t id, const struct msg_t
 		return;
 	}
 	snprintf(event->intervention, sizeof event->intervention, "%s", text->text);
+	if (text->message_type[0] != '\0')
+		metrics_set_voice_similarity(supervisor->metrics, text->message_type, text->voice_score);
 
 	if (event->client != NULL) {
 		struct control_client *client = event->client;
