@@ -23,6 +23,8 @@
 #include "store.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_RETRY_ATTEMPTS 4		/* tries of a write transaction while the database is busy */
+#define STORE_RETRY_FIRST_MS 10		/* backoff before the second try, doubled after each */
 #define STORE_FILE_MODE 0600
 #define STORE_DIR_MODE 0700
 
@@ -38,11 +40,11 @@ struct expected_table {
 	size_t column_count;
 };
 
-/* A single-column index as the migrations create it, for store_verify. */
+/* An index as the migrations create it, for store_verify. */
 struct expected_index {
 	const char *name;
 	const char *table;
-	const char *column;
+	const char *columns;	/* comma-separated, in index order */
 };
 
 static const char *const error_memory_columns[] = {
@@ -55,14 +57,22 @@ static const char *const pattern_violations_columns[] = {
 	"id", "pattern_type", "details", "timestamp", "prevented",
 };
 
+static const char *const processed_messages_columns[] = {
+	"message_id", "error_signature", "arrived_ns", "occurrence_count", "intervention_count",
+	"processed_at",
+};
+
 static const struct expected_table expected_tables[] = {
 	{ "error_memory", error_memory_columns, NITEMS(error_memory_columns) },
 	{ "pattern_violations", pattern_violations_columns, NITEMS(pattern_violations_columns) },
+	{ "processed_messages", processed_messages_columns, NITEMS(processed_messages_columns) },
 };
 
 static const struct expected_index expected_indexes[] = {
 	{ "idx_signature", "error_memory", "error_signature" },
 	{ "idx_expires", "error_memory", "expires_at" },
+	{ "idx_type_file_seen", "error_memory", "error_type, file_path, last_seen" },
+	{ "idx_type_seen", "error_memory", "error_type, last_seen" },
 };
 
 static void set_error(char *error, size_t error_size, const char *fmt, ...)
@@ -92,8 +102,8 @@ append_name(char *list, size_t size, const char *name)
 }
 
 /* The build stops when schema/ contains no migration, so the list is never empty. */
-static const char *
-latest_version(void)
+const char *
+store_latest_version(void)
 {
 	return store_migrations[store_migration_count - 1].version;
 }
@@ -241,6 +251,18 @@ store_open(const char *path, sqlite3 **db, char *error, size_t error_size)
 	sqlite3_busy_timeout(handle, STORE_BUSY_TIMEOUT_MS);
 
 	if (enable_wal(handle, path, error, error_size) == -1) {
+		sqlite3_close(handle);
+		return -1;
+	}
+	/*
+	 * In WAL mode NORMAL syncs at checkpoints rather than at every commit:
+	 * a commit survives a crash of the process, and a power loss may undo
+	 * the last few. Error counts tolerate that, and a commit then costs
+	 * microseconds rather than an fsync.
+	 */
+	if (exec_sql(handle, "PRAGMA synchronous = NORMAL") == -1) {
+		set_error(error, error_size, "failed to set synchronous mode on database %s: %s",
+		    path, sqlite3_errmsg(handle));
 		sqlite3_close(handle);
 		return -1;
 	}
@@ -396,10 +418,10 @@ store_upgrade(sqlite3 *db, FILE *out, char *error, size_t error_size)
 		    sqlite3_errmsg(db));
 		return -1;
 	}
-	if (strcmp(current, latest_version()) > 0) {
+	if (strcmp(current, store_latest_version()) > 0) {
 		set_error(error, error_size,
 		    "database schema version %s is newer than this cake supports (%s); use a newer cake",
-		    current, latest_version());
+		    current, store_latest_version());
 		return -1;
 	}
 
@@ -464,7 +486,7 @@ static void
 missing_advice(sqlite3 *db, char *out, size_t size)
 {
 	char version[16];
-	const char *latest = latest_version();
+	const char *latest = store_latest_version();
 
 	if (store_version(db, version, sizeof version) == -1 || strcmp(version, latest) < 0)
 		snprintf(out, size, "; run `cake db upgrade`");
@@ -597,9 +619,9 @@ verify_indexes(sqlite3 *db, FILE *out, const char *advice)
 		} else if (exists == 0) {
 			append_name(missing, sizeof missing, index->name);
 			missing_count++;
-		} else if (strcmp(table, index->table) != 0 || strcmp(columns, index->column) != 0) {
+		} else if (strcmp(table, index->table) != 0 || strcmp(columns, index->columns) != 0) {
 			fprintf(out, MARK_FAIL " Index %s is on %s(%s), expected %s(%s)\n",
-			    index->name, table, columns, index->table, index->column);
+			    index->name, table, columns, index->table, index->columns);
 			failed = 1;
 		}
 	}
@@ -644,7 +666,7 @@ static int
 verify_version(sqlite3 *db, FILE *out)
 {
 	char version[16];
-	const char *latest = latest_version();
+	const char *latest = store_latest_version();
 	int order;
 
 	if (store_version(db, version, sizeof version) == -1) {
@@ -703,78 +725,175 @@ signature_valid(const char *signature, size_t length)
 	return 1;
 }
 
+static int
+database_busy(sqlite3 *db)
+{
+	int code = sqlite3_errcode(db) & 0xff;
+
+	return code == SQLITE_BUSY || code == SQLITE_LOCKED;
+}
+
+static void
+sleep_ms(int milliseconds)
+{
+	struct timespec delay = { milliseconds / 1000, (long)(milliseconds % 1000) * 1000000L };
+
+	while (nanosleep(&delay, &delay) == -1 && errno == EINTR)
+		;
+}
+
+typedef int (*transaction_body)(sqlite3 *db, void *arg, char *error, size_t error_size);
+
 /*
- * One statement inserts or updates the row and returns its counts, so the
- * record is a single transaction. In DO UPDATE, unqualified columns are the
- * row's old values. ?4 is the current time and ?5 the new expires_at.
+ * Runs BODY between BEGIN IMMEDIATE and COMMIT. While the database stays
+ * busy or locked (each attempt first waits for the connection's busy
+ * timeout), it rolls back and tries again after 10, 20 and 40 ms. BODY
+ * returns 0, STORE_ERROR or STORE_INVALID, and an error rolls back.
+ */
+static int
+run_transaction(sqlite3 *db, const char *what, transaction_body body, void *arg, char *error,
+    size_t error_size)
+{
+	int delay_ms = STORE_RETRY_FIRST_MS;
+	int busy;
+	int rc;
+
+	for (int attempt = 1;; attempt++) {
+		if (exec_sql(db, "BEGIN IMMEDIATE") == -1) {
+			set_error(error, error_size, "failed to start %s: %s", what, sqlite3_errmsg(db));
+			rc = STORE_ERROR;
+		} else {
+			rc = body(db, arg, error, error_size);
+			if (rc == 0 && exec_sql(db, "COMMIT") == -1) {
+				set_error(error, error_size, "failed to commit %s: %s", what,
+				    sqlite3_errmsg(db));
+				rc = STORE_ERROR;
+			}
+		}
+		if (rc == 0)
+			return 0;
+
+		busy = database_busy(db);
+		rollback(db);
+		if (rc == STORE_INVALID || !busy || attempt == STORE_RETRY_ATTEMPTS)
+			return rc;
+		sleep_ms(delay_ms);
+		delay_ms *= 2;
+	}
+}
+
+/*
+ * One statement inserts or updates the row and returns its counts. In DO
+ * UPDATE, unqualified columns are the row's old values. ?4 is the current
+ * time, ?5 the new expires_at, ?9 the occurrences and ?10 the interventions
+ * to add. last_seen never moves back and expires_at stays after it, so a
+ * clock that steps back does not break the table's CHECK constraints.
  */
 static const char record_sql[] =
     "INSERT INTO error_memory (error_signature, error_type, file_path, first_seen, last_seen,"
     " occurrence_count, intervention_count, success_count, last_intervention, expires_at,"
     " severity, line_number, signature_version)"
-    " VALUES (?1, ?2, ?3, ?4, ?4, 1, 0, 0, NULL, ?5, ?6, ?7, ?8)"
+    " VALUES (?1, ?2, ?3, ?4, ?4, ?9, ?10, 0, CASE WHEN ?10 > 0 THEN ?4 END, ?5, ?6, ?7, ?8)"
     " ON CONFLICT (error_signature) DO UPDATE SET"
-    " occurrence_count = CASE WHEN expires_at <= ?4 THEN 1 ELSE occurrence_count + 1 END,"
-    " intervention_count = CASE WHEN expires_at <= ?4 THEN 0 ELSE intervention_count END,"
+    " occurrence_count = CASE WHEN expires_at <= ?4 THEN ?9 ELSE occurrence_count + ?9 END,"
+    " intervention_count = CASE WHEN expires_at <= ?4 THEN ?10"
+    " ELSE intervention_count + ?10 END,"
     " success_count = CASE WHEN expires_at <= ?4 THEN 0 ELSE success_count END,"
-    " last_intervention = CASE WHEN expires_at <= ?4 THEN NULL ELSE last_intervention END,"
+    " last_intervention = CASE WHEN ?10 > 0 THEN ?4 WHEN expires_at <= ?4 THEN NULL"
+    " ELSE last_intervention END,"
     " first_seen = CASE WHEN expires_at <= ?4 THEN ?4 ELSE first_seen END,"
-    " last_seen = ?4, expires_at = ?5,"
+    " last_seen = CASE WHEN expires_at <= ?4 THEN ?4 ELSE max(last_seen, ?4) END,"
+    " expires_at = CASE WHEN expires_at <= ?4 THEN ?5 ELSE max(?5, last_seen + 1) END,"
     " error_type = excluded.error_type, file_path = excluded.file_path,"
     " severity = excluded.severity, line_number = excluded.line_number,"
     " signature_version = excluded.signature_version"
     " RETURNING occurrence_count, intervention_count";
 
-/*
- * The descriptive columns (error_type, file_path, severity, line_number,
- * signature_version) always take the newest occurrence's values.
- */
-int
-store_record(sqlite3 *db, const struct msg_detection *detection, int ttl_hours,
-    struct store_counts *counts, char *error, size_t error_size)
+/* Binds the message key of REQUEST to ?1 (message id), ?2 (signature) and ?3 (arrived_ns). */
+static void
+bind_message_key(sqlite3_stmt *stmt, const struct store_record_request *request)
 {
-	size_t signature_length = strnlen(detection->signature, sizeof detection->signature);
-	size_t file_path_length = strnlen(detection->file_path, sizeof detection->file_path);
-	sqlite3_int64 now = (sqlite3_int64)time(NULL);
+	const struct msg_detection *detection = request->detection;
+
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)request->message_id);
+	sqlite3_bind_text(stmt, 2, detection->signature, SIGNATURE_HEX_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)detection->arrived_ns);
+}
+
+/* Returns 1 with the first reply's counts in COUNTS when the message was processed, 0 when not, -1 on error. */
+static int
+processed_find(sqlite3 *db, const struct store_record_request *request, struct store_counts *counts)
+{
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (!signature_valid(detection->signature, signature_length)) {
-		set_error(error, error_size, "invalid signature '%.*s': expected %d lowercase hex digits",
-		    (int)signature_length, detection->signature, SIGNATURE_HEX_LEN);
+	if (sqlite3_prepare_v2(db, "SELECT occurrence_count, intervention_count"
+	    " FROM processed_messages"
+	    " WHERE message_id = ?1 AND error_signature = ?2 AND arrived_ns = ?3", -1, &stmt,
+	    NULL) != SQLITE_OK)
 		return -1;
+	bind_message_key(stmt, request);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		counts->occurrence_count = sqlite3_column_int(stmt, 0);
+		counts->intervention_count = sqlite3_column_int(stmt, 1);
 	}
-	if (ttl_hours < 1) {
-		set_error(error, error_size, "invalid TTL %d hours: expected 1 or more", ttl_hours);
-		return -1;
-	}
-	if (detection->severity < SEVERITY_LOW || detection->severity > SEVERITY_CRITICAL) {
-		set_error(error, error_size, "invalid severity %d for signature %s: expected %d-%d",
-		    (int)detection->severity, detection->signature, SEVERITY_LOW, SEVERITY_CRITICAL);
-		return -1;
-	}
+	sqlite3_finalize(stmt);
 
-	if (sqlite3_prepare_v2(db, record_sql, -1, &stmt, NULL) != SQLITE_OK) {
-		set_error(error, error_size, "failed to record signature %s: %s",
-		    detection->signature, sqlite3_errmsg(db));
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+processed_insert(sqlite3 *db, const struct store_record_request *request,
+    const struct store_counts *counts)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO processed_messages (message_id, error_signature,"
+	    " arrived_ns, occurrence_count, intervention_count, processed_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &stmt, NULL) != SQLITE_OK)
 		return -1;
-	}
-	sqlite3_bind_text(stmt, 1, detection->signature, (int)signature_length, SQLITE_STATIC);
+	bind_message_key(stmt, request);
+	sqlite3_bind_int(stmt, 4, counts->occurrence_count);
+	sqlite3_bind_int(stmt, 5, counts->intervention_count);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)request->now);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int
+upsert_row(sqlite3 *db, const struct store_record_request *request, struct store_counts *counts)
+{
+	const struct msg_detection *detection = request->detection;
+	size_t file_path_length = strnlen(detection->file_path, sizeof detection->file_path);
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, record_sql, -1, &stmt, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(stmt, 1, detection->signature, SIGNATURE_HEX_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, detection->error_type,
 	    (int)strnlen(detection->error_type, sizeof detection->error_type), SQLITE_STATIC);
 	if (file_path_length > 0)
 		sqlite3_bind_text(stmt, 3, detection->file_path, (int)file_path_length, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(stmt, 3);
-	sqlite3_bind_int64(stmt, 4, now);
-	sqlite3_bind_int64(stmt, 5, now + (sqlite3_int64)ttl_hours * 3600);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)request->now);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)request->now +
+	    (sqlite3_int64)request->ttl_hours * 3600);
 	sqlite3_bind_text(stmt, 6, severity_name((enum severity)detection->severity), -1,
 	    SQLITE_STATIC);
-	if (detection->line_number != 0)
+	if (detection->line_number > 0)
 		sqlite3_bind_int(stmt, 7, detection->line_number);
 	else
 		sqlite3_bind_null(stmt, 7);
 	sqlite3_bind_int(stmt, 8, detection->signature_version);
+	sqlite3_bind_int(stmt, 9, request->occurrences);
+	sqlite3_bind_int(stmt, 10, request->interventions);
 
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
@@ -782,45 +901,367 @@ store_record(sqlite3 *db, const struct msg_detection *detection, int ttl_hours,
 		counts->intervention_count = sqlite3_column_int(stmt, 1);
 		rc = sqlite3_step(stmt);
 	}
-	if (rc != SQLITE_DONE) {
-		set_error(error, error_size, "failed to record signature %s: %s",
-		    detection->signature, sqlite3_errmsg(db));
-		sqlite3_finalize(stmt);
-		return -1;
+	sqlite3_finalize(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+struct record_call {
+	const struct store_record_request *request;
+	struct store_counts *counts;
+};
+
+static int
+record_body(sqlite3 *db, void *arg, char *error, size_t error_size)
+{
+	struct record_call *call = arg;
+	const struct store_record_request *request = call->request;
+	const char *signature = request->detection->signature;
+	int found = 0;
+
+	if (request->message_id != 0)
+		found = processed_find(db, request, call->counts);
+	if (found == 1) {
+		call->counts->duplicate = 1;
+		return 0;
+	}
+	if (found == -1 || upsert_row(db, request, call->counts) == -1 ||
+	    (request->message_id != 0 && processed_insert(db, request, call->counts) == -1)) {
+		set_error(error, error_size, "failed to record signature %.64s: %s", signature,
+		    sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	return 0;
+}
+
+static int
+check_record_request(const struct store_record_request *request, char *error, size_t error_size)
+{
+	const struct msg_detection *detection = request->detection;
+	size_t signature_length = strnlen(detection->signature, sizeof detection->signature);
+
+	if (!signature_valid(detection->signature, signature_length)) {
+		set_error(error, error_size, "invalid signature '%.*s': expected %d lowercase hex digits",
+		    (int)signature_length, detection->signature, SIGNATURE_HEX_LEN);
+		return STORE_INVALID;
+	}
+	if (request->ttl_hours < 1) {
+		set_error(error, error_size, "invalid TTL %d hours: expected 1 or more",
+		    request->ttl_hours);
+		return STORE_INVALID;
+	}
+	if (detection->severity < SEVERITY_LOW || detection->severity > SEVERITY_CRITICAL) {
+		set_error(error, error_size, "invalid severity %d for signature %s: expected %d-%d",
+		    (int)detection->severity, detection->signature, SEVERITY_LOW, SEVERITY_CRITICAL);
+		return STORE_INVALID;
+	}
+	if (request->occurrences < 1 || request->interventions < 0) {
+		set_error(error, error_size,
+		    "invalid counts for signature %s: %d occurrences and %d interventions;"
+		    " expected at least 1 and 0", detection->signature, request->occurrences,
+		    request->interventions);
+		return STORE_INVALID;
+	}
+	return 0;
+}
+
+int
+store_record_at(sqlite3 *db, const struct store_record_request *request,
+    struct store_counts *counts, char *error, size_t error_size)
+{
+	struct record_call call = { request, counts };
+	int rc;
+
+	rc = check_record_request(request, error, error_size);
+	if (rc != 0)
+		return rc;
+
+	counts->duplicate = 0;
+	return run_transaction(db, "recording a signature", record_body, &call, error, error_size);
+}
+
+int
+store_record(sqlite3 *db, const struct msg_detection *detection, int ttl_hours,
+    struct store_counts *counts, char *error, size_t error_size)
+{
+	struct store_record_request request;
+
+	memset(&request, 0, sizeof request);
+	request.detection = detection;
+	request.ttl_hours = ttl_hours;
+	request.now = time(NULL);
+	request.occurrences = 1;
+	return store_record_at(db, &request, counts, error, error_size);
+}
+
+int
+store_lookup(sqlite3 *db, const char *signature, time_t now, struct store_counts *counts,
+    char *error, size_t error_size)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT occurrence_count, intervention_count FROM error_memory"
+	    " WHERE error_signature = ?1 AND expires_at > ?2", -1, &stmt, NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to look up signature %s: %s", signature,
+		    sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	sqlite3_bind_text(stmt, 1, signature, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)now);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		counts->occurrence_count = sqlite3_column_int(stmt, 0);
+		counts->intervention_count = sqlite3_column_int(stmt, 1);
+		counts->duplicate = 0;
 	}
 	sqlite3_finalize(stmt);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	set_error(error, error_size, "failed to look up signature %s: %s", signature,
+	    sqlite3_errmsg(db));
+	return STORE_ERROR;
+}
+
+/*
+ * Appends the rows of STMT to OUT from index *COUNT up to MAX. Returns 0, or
+ * -1 when a step fails.
+ */
+static int
+collect_similar(sqlite3_stmt *stmt, struct store_similar *out, size_t max, size_t *count)
+{
+	int rc;
+
+	while (*count < max && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		struct store_similar *row = &out[*count];
+		const char *text;
+
+		text = (const char *)sqlite3_column_text(stmt, 0);
+		snprintf(row->signature, sizeof row->signature, "%s", text != NULL ? text : "");
+		text = (const char *)sqlite3_column_text(stmt, 1);
+		snprintf(row->file_path, sizeof row->file_path, "%s", text != NULL ? text : "");
+		row->occurrence_count = sqlite3_column_int(stmt, 2);
+		row->intervention_count = sqlite3_column_int(stmt, 3);
+		row->last_seen = (time_t)sqlite3_column_int64(stmt, 4);
+		(*count)++;
+	}
+	if (*count < max && rc != SQLITE_DONE)
+		return -1;
+	return 0;
+}
+
+/*
+ * The first query uses idx_type_file_seen, the second idx_type_seen; both
+ * walk the index newest first and stop at LIMIT.
+ */
+static const char similar_same_file_sql[] =
+    "SELECT error_signature, file_path, occurrence_count, intervention_count, last_seen"
+    " FROM error_memory WHERE error_type = ?1 AND file_path = ?2 AND expires_at > ?3"
+    " ORDER BY last_seen DESC LIMIT ?4";
+
+static const char similar_other_files_sql[] =
+    "SELECT error_signature, file_path, occurrence_count, intervention_count, last_seen"
+    " FROM error_memory WHERE error_type = ?1 AND (?2 IS NULL OR file_path IS NOT ?2)"
+    " AND expires_at > ?3 ORDER BY last_seen DESC LIMIT ?4";
+
+int
+store_find_similar(sqlite3 *db, const char *error_type, const char *file_path, time_t now,
+    struct store_similar *out, size_t max, char *error, size_t error_size)
+{
+	const char *const queries[] = { similar_same_file_sql, similar_other_files_sql };
+	int has_file = file_path != NULL && file_path[0] != '\0';
+	sqlite3_stmt *stmt;
+	size_t count = 0;
+	int failed;
+
+	for (size_t i = has_file ? 0 : 1; i < NITEMS(queries) && count < max; i++) {
+		if (sqlite3_prepare_v2(db, queries[i], -1, &stmt, NULL) != SQLITE_OK) {
+			set_error(error, error_size, "failed to look up %s errors: %s", error_type,
+			    sqlite3_errmsg(db));
+			return STORE_ERROR;
+		}
+		sqlite3_bind_text(stmt, 1, error_type, -1, SQLITE_STATIC);
+		if (has_file)
+			sqlite3_bind_text(stmt, 2, file_path, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(stmt, 2);
+		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)now);
+		sqlite3_bind_int64(stmt, 4, (sqlite3_int64)(max - count));
+		failed = collect_similar(stmt, out, max, &count);
+		if (failed)
+			set_error(error, error_size, "failed to look up %s errors: %s", error_type,
+			    sqlite3_errmsg(db));
+		sqlite3_finalize(stmt);
+		if (failed)
+			return STORE_ERROR;
+	}
+	return (int)count;
+}
+
+struct signature_call {
+	const char *signature;
+	time_t now;
+};
+
+static int
+mark_intervention_body(sqlite3 *db, void *arg, char *error, size_t error_size)
+{
+	struct signature_call *call = arg;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "UPDATE error_memory SET intervention_count ="
+	    " intervention_count + 1, last_intervention = ?2"
+	    " WHERE error_signature = ?1 AND expires_at > ?2", -1, &stmt, NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to count intervention for signature %s: %s",
+		    call->signature, sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	sqlite3_bind_text(stmt, 1, call->signature, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)call->now);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		set_error(error, error_size, "failed to count intervention for signature %s: %s",
+		    call->signature, sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+
+	if (sqlite3_changes(db) == 0) {
+		set_error(error, error_size, "signature %s not found in error_memory (or expired);"
+		    " record it before counting an intervention", call->signature);
+		return STORE_INVALID;
+	}
 	return 0;
 }
 
 int
 store_mark_intervention(sqlite3 *db, const char *signature, char *error, size_t error_size)
 {
+	struct signature_call call = { signature, time(NULL) };
+
+	return run_transaction(db, "counting an intervention", mark_intervention_body, &call,
+	    error, error_size);
+}
+
+struct violation_call {
+	const char *pattern_type;
+	const char *details;
+	int prevented;
+	time_t now;
+};
+
+static int
+violation_body(sqlite3 *db, void *arg, char *error, size_t error_size)
+{
+	struct violation_call *call = arg;
+	sqlite3_stmt *stmt;
+	int rc = SQLITE_ERROR;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO pattern_violations (pattern_type, details,"
+	    " timestamp, prevented) VALUES (?1, ?2, ?3, ?4)", -1, &stmt, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(stmt, 1, call->pattern_type, -1, SQLITE_STATIC);
+		if (call->details != NULL && call->details[0] != '\0')
+			sqlite3_bind_text(stmt, 2, call->details, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(stmt, 2);
+		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)call->now);
+		sqlite3_bind_int(stmt, 4, call->prevented);
+		rc = sqlite3_step(stmt);
+		sqlite3_finalize(stmt);
+	}
+	if (rc != SQLITE_DONE) {
+		set_error(error, error_size, "failed to record %s violation: %s", call->pattern_type,
+		    sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	return 0;
+}
+
+int
+store_record_violation(sqlite3 *db, const char *pattern_type, const char *details,
+    int prevented, time_t now, char *error, size_t error_size)
+{
+	struct violation_call call = { pattern_type, details, prevented, now };
+
+	if (pattern_type == NULL || pattern_type[0] == '\0') {
+		set_error(error, error_size, "invalid violation: the pattern type is empty");
+		return STORE_INVALID;
+	}
+	if (prevented != 0 && prevented != 1) {
+		set_error(error, error_size, "invalid prevented value %d for %s violation:"
+		    " expected 0 or 1", prevented, pattern_type);
+		return STORE_INVALID;
+	}
+	return run_transaction(db, "recording a violation", violation_body, &call, error,
+	    error_size);
+}
+
+struct cleanup_call {
+	time_t now;
+	int removed;
+};
+
+static int
+cleanup_body(sqlite3 *db, void *arg, char *error, size_t error_size)
+{
+	struct cleanup_call *call = arg;
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "UPDATE error_memory SET intervention_count = "
-	    "intervention_count + 1, last_intervention = ?2 WHERE error_signature = ?1", -1,
-	    &stmt, NULL) != SQLITE_OK) {
-		set_error(error, error_size, "failed to count intervention for signature %s: %s",
-		    signature, sqlite3_errmsg(db));
-		return -1;
+	if (sqlite3_prepare_v2(db, "DELETE FROM error_memory WHERE expires_at <= ?1", -1, &stmt,
+	    NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to delete expired rows: %s", sqlite3_errmsg(db));
+		return STORE_ERROR;
 	}
-	sqlite3_bind_text(stmt, 1, signature, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)call->now);
 	rc = sqlite3_step(stmt);
-	if (rc != SQLITE_DONE) {
-		set_error(error, error_size, "failed to count intervention for signature %s: %s",
-		    signature, sqlite3_errmsg(db));
-		sqlite3_finalize(stmt);
-		return -1;
-	}
 	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		set_error(error, error_size, "failed to delete expired rows: %s", sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	call->removed = sqlite3_changes(db);
 
-	if (sqlite3_changes(db) == 0) {
-		set_error(error, error_size,
-		    "signature %s not found in error_memory; record it before counting an intervention",
-		    signature);
-		return -1;
+	if (sqlite3_prepare_v2(db, "DELETE FROM processed_messages WHERE rowid <="
+	    " (SELECT max(rowid) FROM processed_messages) - ?1", -1, &stmt, NULL) != SQLITE_OK) {
+		set_error(error, error_size, "failed to trim processed_messages: %s",
+		    sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	sqlite3_bind_int(stmt, 1, STORE_PROCESSED_KEEP);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE) {
+		set_error(error, error_size, "failed to trim processed_messages: %s",
+		    sqlite3_errmsg(db));
+		return STORE_ERROR;
+	}
+	return 0;
+}
+
+int
+store_cleanup(sqlite3 *db, time_t now, int *removed, char *error, size_t error_size)
+{
+	struct cleanup_call call = { now, 0 };
+	int rc;
+
+	*removed = 0;
+	rc = run_transaction(db, "the cleanup", cleanup_body, &call, error, error_size);
+	if (rc == 0)
+		*removed = call.removed;
+	return rc;
+}
+
+int
+store_checkpoint(sqlite3 *db, char *error, size_t error_size)
+{
+	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK &&
+	    !database_busy(db)) {
+		set_error(error, error_size, "failed to checkpoint the WAL: %s", sqlite3_errmsg(db));
+		return STORE_ERROR;
 	}
 	return 0;
 }

@@ -30,9 +30,10 @@ struct controller {
 };
 
 /*
- * Thresholds per strictness: a HIGH error intervenes above min_confidence,
- * a MEDIUM error once seen min_repeats times. CRITICAL always intervenes and
- * LOW only logs.
+ * Thresholds per strictness: a HIGH error intervenes when its confidence is
+ * above min_confidence, a MEDIUM error once recall has seen it min_repeats
+ * times. CRITICAL always intervenes and LOW only logs. docs/operator.md
+ * shows the same table.
  */
 struct classify_threshold {
 	double min_confidence;
@@ -62,8 +63,10 @@ controller_create(const struct cake_config *config)
 		return NULL;
 	controller->state = CONTROLLER_MONITORING;
 	controller->strictness = config->strictness;
-	controller->max_strikes = config->max_strikes;
-	controller->cooldown_seconds = config->cooldown_minutes * 60;
+	if (controller->strictness < STRICTNESS_MINIMAL || controller->strictness > STRICTNESS_PARANOID)
+		controller->strictness = STRICTNESS_BALANCED;
+	controller->max_strikes = config->max_strikes > 0 ? config->max_strikes : 1;
+	controller->cooldown_seconds = config->cooldown_minutes > 0 ? config->cooldown_minutes * 60 : 0;
 	return controller;
 }
 
@@ -108,7 +111,11 @@ controller_state(const struct controller *controller)
 int
 controller_classify(enum strictness strictness, const struct msg_detection *detection, int occurrences)
 {
-	const struct classify_threshold *threshold = &thresholds[strictness];
+	const struct classify_threshold *threshold;
+
+	if (strictness < STRICTNESS_MINIMAL || strictness > STRICTNESS_PARANOID)
+		strictness = STRICTNESS_BALANCED;
+	threshold = &thresholds[strictness];
 
 	switch (detection->severity) {
 	case SEVERITY_CRITICAL:
@@ -141,37 +148,73 @@ strike_record_get(struct controller *controller, const char *signature)
 	return record;
 }
 
-enum controller_decision
-controller_decide(struct controller *controller, const struct msg_detection *detection,
-    int occurrences, time_t now)
+void
+controller_decide_outcome(struct controller *controller, const struct msg_detection *detection,
+    int occurrences, time_t now, struct controller_outcome *out)
 {
 	struct strike_record *record;
 
+	memset(out, 0, sizeof *out);
+	out->decision = DECISION_LOG_ONLY;
 	if (!controller_classify(controller->strictness, detection, occurrences))
-		return DECISION_LOG_ONLY;
+		return;
 
 	record = strike_record_get(controller, detection->signature);
-	if (record == NULL)
-		return DECISION_LOG_ONLY;
+	if (record == NULL) {
+		log_at(LOG_LEVEL_ERROR, "controller", "out of memory; logging %.12s only",
+		    detection->signature);
+		return;
+	}
+	out->strikes = record->strikes;
 
 	if (record->escalated) {
 		controller->stats.suppressed++;
-		return DECISION_ESCALATED;
+		out->decision = DECISION_ESCALATED;
+		return;
 	}
 	if (record->strikes > 0 && now - record->last_intervention < controller->cooldown_seconds) {
 		controller->stats.suppressed++;
-		return DECISION_COOLDOWN;
+		out->decision = DECISION_COOLDOWN;
+		return;
 	}
 	if (record->strikes >= controller->max_strikes) {
 		record->escalated = 1;
 		controller->stats.escalations++;
 		controller->stats.suppressed++;
-		return DECISION_ESCALATED;
+		out->decision = DECISION_ESCALATED;
+		out->newly_escalated = 1;
+		log_at(LOG_LEVEL_WARN, "controller",
+		    "Escalating %s %.12s: %d interventions did not stop it; no more interventions on it",
+		    detection->error_type, detection->signature, record->strikes);
+		return;
 	}
 
 	record->strikes++;
 	record->last_intervention = now;
-	return DECISION_INTERVENE;
+	out->strikes = record->strikes;
+	out->decision = DECISION_INTERVENE;
+}
+
+enum controller_decision
+controller_decide(struct controller *controller, const struct msg_detection *detection,
+    int occurrences, time_t now)
+{
+	struct controller_outcome outcome;
+
+	controller_decide_outcome(controller, detection, occurrences, now, &outcome);
+	return outcome.decision;
+}
+
+void
+controller_violation(const struct msg_detection *detection, int strikes, struct msg_violation *out)
+{
+	memset(out, 0, sizeof *out);
+	snprintf(out->pattern_type, sizeof out->pattern_type, "escalation");
+	snprintf(out->details, sizeof out->details,
+	    "%.*s %.64s (%.*s) not stopped after %d interventions", DETECTION_TYPE_MAX,
+	    detection->error_type, detection->signature, DETECTION_RULE_MAX, detection->rule_id,
+	    strikes);
+	out->prevented = 1;
 }
 
 const char *

@@ -51,11 +51,43 @@ const char *controller_state_name(enum controller_state state);
 
 /*
  * Decides what to do with DETECTION, which recall has now seen OCCURRENCES
- * times. An intervention decision counts a strike for the signature and
- * starts its cooldown at NOW.
+ * times, at NOW (seconds; tests pass a fake clock). In order:
+ *  - classification below the strictness thresholds: DECISION_LOG_ONLY;
+ *  - the signature is escalated: DECISION_ESCALATED;
+ *  - an intervention on the signature less than cooldown_minutes ago:
+ *    DECISION_COOLDOWN;
+ *  - max_strikes interventions already spent: the signature escalates,
+ *    DECISION_ESCALATED;
+ *  - otherwise DECISION_INTERVENE, which counts a strike and starts the
+ *    cooldown at NOW.
  */
 enum controller_decision controller_decide(struct controller *controller,
     const struct msg_detection *detection, int occurrences, time_t now);
+
+/* The details of one decision, from controller_decide_outcome. */
+struct controller_outcome {
+	enum controller_decision decision;
+	int strikes;		/* interventions spent on the signature, this one included */
+	int newly_escalated;	/* 1 only on the decision that escalated the signature */
+};
+
+/*
+ * Decides like controller_decide and fills OUT. When newly_escalated is set
+ * the caller records the escalation once: controller_violation() fills the
+ * MSG_RECALL_VIOLATION payload for it. Later detections of an escalated
+ * signature return DECISION_ESCALATED with newly_escalated 0.
+ */
+void controller_decide_outcome(struct controller *controller,
+    const struct msg_detection *detection, int occurrences, time_t now,
+    struct controller_outcome *out);
+
+/*
+ * Fills OUT with the pattern_violations row for DETECTION's signature, whose
+ * STRIKES interventions did not stop it: pattern type "escalation",
+ * prevented 1 because CAKE stops intervening on it.
+ */
+void controller_violation(const struct msg_detection *detection, int strikes,
+    struct msg_violation *out);
 
 const char *controller_decision_name(enum controller_decision decision);
 

@@ -21,16 +21,24 @@
 
 #define UPGRADE_OUTPUT \
 	"INFO  [migration] Running upgrade  -> 001, Initial schema\n" \
-	"INFO  [migration] Running upgrade 001 -> 002, Add indexes\n"
+	"INFO  [migration] Running upgrade 001 -> 002, Add indexes\n" \
+	"INFO  [migration] Running upgrade 002 -> 003, Processed messages and type indexes\n"
 
 #define VERIFY_PASSED_OUTPUT \
 	"Checking database structure...\n" \
 	"\u2713 error_memory table exists (14 columns)\n" \
 	"\u2713 pattern_violations table exists (5 columns)\n" \
-	"\u2713 Indexes created (idx_signature, idx_expires)\n" \
+	"\u2713 processed_messages table exists (6 columns)\n" \
+	"\u2713 Indexes created (idx_signature, idx_expires, idx_type_file_seen," \
+	" idx_type_seen)\n" \
 	"\u2713 WAL mode enabled\n" \
-	"\u2713 Schema version 002 (latest)\n" \
+	"\u2713 Schema version 003 (latest)\n" \
 	"Database verification PASSED\n"
+
+/* SQL that takes an upgraded database back to schema version 002. */
+#define UNDO_003 \
+	"DROP TABLE processed_messages; DROP INDEX idx_type_file_seen; DROP INDEX idx_type_seen;" \
+	" DELETE FROM schema_version WHERE version = '003';"
 
 static char temp_dir[64];
 static char db_path[PATH_MAX];
@@ -99,7 +107,7 @@ open_upgraded(void)
 	char error[512];
 
 	capture_start(&capture);
-	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 2, "store_upgrade: %s",
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 3, "store_upgrade: %s",
 	    error);
 	capture_end(&capture);
 	free(capture.text);
@@ -184,7 +192,7 @@ make_detection(struct msg_detection *detection, char digit)
 static struct store_counts
 record(sqlite3 *db, const struct msg_detection *detection, int ttl_hours)
 {
-	struct store_counts counts = { -1, -1 };
+	struct store_counts counts = { -1, -1, -1 };
 	char error[512];
 
 	cr_assert_eq(store_record(db, detection, ttl_hours, &counts, error, sizeof error), 0,
@@ -206,14 +214,14 @@ assert_contains(const char *text, const char *line)
 	cr_assert_not_null(strstr(text, line), "expected \"%s\" in:\n%s", line, text);
 }
 
-Test(store, upgrade_fresh_applies_two)
+Test(store, upgrade_fresh_applies_all)
 {
 	struct capture capture;
 	sqlite3 *db = open_store();
 	char error[512];
 
 	capture_start(&capture);
-	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 2, "%s", error);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 3, "%s", error);
 	capture_end(&capture);
 
 	cr_assert_str_eq(capture.text, UPGRADE_OUTPUT);
@@ -239,7 +247,7 @@ Test(store, upgrade_again_applies_none)
 
 	cr_assert_str_eq(capture.text, "");
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM schema_version"), 2);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM schema_version"), 3);
 	free(capture.text);
 	sqlite3_close(db);
 }
@@ -255,7 +263,7 @@ Test(store, version_before_and_after)
 
 	db = open_upgraded();
 	cr_assert_eq(store_version(db, version, sizeof version), 0);
-	cr_assert_str_eq(version, "002");
+	cr_assert_str_eq(version, "003");
 	sqlite3_close(db);
 }
 
@@ -265,6 +273,7 @@ Test(store, schema_column_counts)
 
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('error_memory')"), 14);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('pattern_violations')"), 5);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('processed_messages')"), 6);
 	sqlite3_close(db);
 }
 
@@ -299,20 +308,21 @@ Test(store, upgrade_failure_keeps_earlier)
 	char error[512] = "";
 	char version[16];
 
-	/* Back to version 001, with a table taking the name of the second index. */
-	exec_sql(db, "DROP INDEX idx_signature; DROP INDEX idx_expires;"
-	    " DELETE FROM schema_version WHERE version = '002';"
-	    " CREATE TABLE idx_expires (x INTEGER)");
+	/* Back to version 002, with a table taking the name of the last index of 003. */
+	exec_sql(db, UNDO_003 " CREATE TABLE idx_type_seen (x INTEGER)");
 
 	capture_start(&capture);
 	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), -1);
 	capture_end(&capture);
 
-	assert_contains(error, "002_add_indexes");
-	cr_assert_str_eq(capture.text, "INFO  [migration] Running upgrade 001 -> 002, Add indexes\n");
-	cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'idx_signature'"), 0);
+	assert_contains(error, "003_processed_messages_and_type_indexes");
+	cr_assert_str_eq(capture.text, "INFO  [migration] Running upgrade 002 -> 003,"
+	    " Processed messages and type indexes\n");
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'processed_messages'"), 0);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'idx_signature'"), 1);
 	cr_assert_eq(store_version(db, version, sizeof version), 0);
-	cr_assert_str_eq(version, "001");
+	cr_assert_str_eq(version, "002");
 	free(capture.text);
 	sqlite3_close(db);
 }
@@ -355,7 +365,7 @@ Test(store, verify_dropped_index)
 	exec_sql(db, "DROP INDEX idx_expires");
 	verify(db, 1, &capture);
 
-	assert_contains(capture.text, "\u2717 Index idx_expires missing although schema version 002"
+	assert_contains(capture.text, "\u2717 Index idx_expires missing although schema version 003"
 	    " is recorded; move the database aside and run `cake db upgrade`\n");
 	assert_contains(capture.text, "\u2713 error_memory table exists (14 columns)\n");
 	cr_assert_null(strstr(capture.text, "Indexes created"));
@@ -373,7 +383,7 @@ Test(store, verify_missing_table)
 	verify(db, 1, &capture);
 
 	assert_contains(capture.text, "\u2717 pattern_violations table missing although schema"
-	    " version 002 is recorded; move the database aside and run `cake db upgrade`\n");
+	    " version 003 is recorded; move the database aside and run `cake db upgrade`\n");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
 	sqlite3_close(db);
@@ -432,14 +442,15 @@ Test(store, verify_old_version)
 	struct capture capture;
 	sqlite3 *db = open_upgraded();
 
-	exec_sql(db, "DROP INDEX idx_signature; DROP INDEX idx_expires;"
-	    " DELETE FROM schema_version WHERE version = '002'");
+	exec_sql(db, UNDO_003);
 	verify(db, 1, &capture);
 
 	assert_contains(capture.text,
-	    "\u2717 Indexes idx_signature, idx_expires missing; run `cake db upgrade`\n");
+	    "\u2717 processed_messages table missing; run `cake db upgrade`\n");
+	assert_contains(capture.text, "\u2717 Indexes idx_type_file_seen, idx_type_seen missing;"
+	    " run `cake db upgrade`\n");
 	assert_contains(capture.text,
-	    "\u2717 Schema version 001, latest is 002; run `cake db upgrade`\n");
+	    "\u2717 Schema version 002, latest is 003; run `cake db upgrade`\n");
 	free(capture.text);
 	sqlite3_close(db);
 }
@@ -456,7 +467,7 @@ Test(store, verify_newer_version)
 	assert_contains(capture.text,
 	    "\u2717 Index idx_expires missing; the database is from a newer cake\n");
 	assert_contains(capture.text,
-	    "\u2717 Schema version 999 is newer than this cake supports (002); use a newer cake\n");
+	    "\u2717 Schema version 999 is newer than this cake supports (003); use a newer cake\n");
 	free(capture.text);
 	sqlite3_close(db);
 }
@@ -469,7 +480,8 @@ Test(store, verify_empty_database)
 	verify(db, 1, &capture);
 
 	assert_contains(capture.text, "\u2717 error_memory table missing; run `cake db upgrade`\n");
-	assert_contains(capture.text, "\u2717 Indexes idx_signature, idx_expires missing; run `cake db upgrade`\n");
+	assert_contains(capture.text, "\u2717 Indexes idx_signature, idx_expires, idx_type_file_seen,"
+	    " idx_type_seen missing; run `cake db upgrade`\n");
 	assert_contains(capture.text, "\u2717 No schema version recorded; run `cake db upgrade`\n");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
@@ -661,15 +673,15 @@ Test(store, record_rejects_bad_input)
 
 	make_detection(&detection, '2');
 	detection.signature[10] = 'X';
-	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), -1);
+	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), STORE_INVALID);
 	assert_contains(error, "invalid signature");
 
 	make_detection(&detection, '2');
-	cr_assert_eq(store_record(db, &detection, 0, &counts, error, sizeof error), -1);
+	cr_assert_eq(store_record(db, &detection, 0, &counts, error, sizeof error), STORE_INVALID);
 	assert_contains(error, "invalid TTL 0");
 
 	detection.severity = 9;
-	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), -1);
+	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), STORE_INVALID);
 	assert_contains(error, "invalid severity 9");
 
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 0);
@@ -707,8 +719,335 @@ Test(store, mark_intervention_unknown)
 
 	memset(signature, '4', SIGNATURE_HEX_LEN);
 	signature[SIGNATURE_HEX_LEN] = '\0';
-	cr_assert_eq(store_mark_intervention(db, signature, error, sizeof error), -1);
+	cr_assert_eq(store_mark_intervention(db, signature, error, sizeof error), STORE_INVALID);
 	assert_contains(error, "not found");
 	assert_contains(error, signature);
 	sqlite3_close(db);
+}
+
+static struct store_counts
+record_at(sqlite3 *db, uint64_t message_id, const struct msg_detection *detection, time_t now,
+    int ttl_hours)
+{
+	struct store_record_request request = { message_id, detection, ttl_hours, now, 1, 0 };
+	struct store_counts counts = { -1, -1, -1 };
+	char error[512];
+
+	cr_assert_eq(store_record_at(db, &request, &counts, error, sizeof error), 0,
+	    "store_record_at: %s", error);
+	return counts;
+}
+
+Test(store, resent_message_not_counted)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, '5');
+	detection.arrived_ns = 123456789;
+	counts = record_at(db, 7, &detection, 1000, 24);
+	cr_assert_eq(counts.occurrence_count, 1);
+	cr_assert_eq(counts.duplicate, 0);
+
+	counts = record_at(db, 7, &detection, 1001, 24);
+	cr_assert_eq(counts.occurrence_count, 1);
+	cr_assert_eq(counts.duplicate, 1);
+	cr_assert_eq(query_int(db, "SELECT occurrence_count FROM error_memory"), 1);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, resent_answer_survives_reopen)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, '6');
+	detection.arrived_ns = 42;
+	record_at(db, 1, &detection, 1000, 24);
+	detection.arrived_ns = 43;
+	record_at(db, 2, &detection, 1001, 24);
+	sqlite3_close(db);
+
+	/* A replacement worker gets message 1 again: the first reply, not the current count. */
+	db = open_store();
+	detection.arrived_ns = 42;
+	counts = record_at(db, 1, &detection, 1002, 24);
+
+	cr_assert_eq(counts.duplicate, 1);
+	cr_assert_eq(counts.occurrence_count, 1);
+	cr_assert_eq(query_int(db, "SELECT occurrence_count FROM error_memory"), 2);
+	sqlite3_close(db);
+}
+
+Test(store, same_id_new_arrival_counts)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+
+	/* A new supervisor numbers its messages from 1 again. */
+	make_detection(&detection, '7');
+	detection.arrived_ns = 1000;
+	record_at(db, 1, &detection, 1000, 24);
+	detection.arrived_ns = 2000;
+	counts = record_at(db, 1, &detection, 1005, 24);
+
+	cr_assert_eq(counts.occurrence_count, 2);
+	cr_assert_eq(counts.duplicate, 0);
+	sqlite3_close(db);
+}
+
+Test(store, zero_id_never_duplicate)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, '8');
+	record_at(db, 0, &detection, 1000, 24);
+	counts = record_at(db, 0, &detection, 1000, 24);
+
+	cr_assert_eq(counts.occurrence_count, 2);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), 0);
+	sqlite3_close(db);
+}
+
+Test(store, record_adds_counts)
+{
+	struct msg_detection detection;
+	struct store_record_request request;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+
+	make_detection(&detection, '9');
+	record_at(db, 0, &detection, 1000, 24);
+	request = (struct store_record_request){ 0, &detection, 24, 1100, 3, 2 };
+	cr_assert_eq(store_record_at(db, &request, &counts, error, sizeof error), 0, "%s", error);
+
+	cr_assert_eq(counts.occurrence_count, 4);
+	cr_assert_eq(counts.intervention_count, 2);
+	cr_assert_eq(query_int(db, "SELECT last_intervention FROM error_memory"), 1100);
+	cr_assert_eq(query_int(db, "SELECT last_seen FROM error_memory"), 1100);
+	sqlite3_close(db);
+}
+
+Test(store, clock_back_keeps_row_valid)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+
+	make_detection(&detection, 'a');
+	record_at(db, 0, &detection, 5000, 1);
+	counts = record_at(db, 0, &detection, 4000, 1);
+
+	cr_assert_eq(counts.occurrence_count, 2);
+	cr_assert_eq(query_int(db, "SELECT last_seen FROM error_memory"), 5000);
+	cr_assert_gt(query_int(db, "SELECT expires_at FROM error_memory"), 5000);
+	sqlite3_close(db);
+}
+
+Test(store, lookup_ignores_expired)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+
+	make_detection(&detection, 'b');
+	record_at(db, 0, &detection, 1000, 1);
+
+	cr_assert_eq(store_lookup(db, detection.signature, 1000 + 3599, &counts, error,
+	    sizeof error), 1, "%s", error);
+	cr_assert_eq(counts.occurrence_count, 1);
+	cr_assert_eq(store_lookup(db, detection.signature, 1000 + 3600, &counts, error,
+	    sizeof error), 0, "%s", error);
+	sqlite3_close(db);
+}
+
+Test(store, cleanup_removes_expired)
+{
+	struct msg_detection old, fresh;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+	int removed = -1;
+
+	make_detection(&old, 'c');
+	make_detection(&fresh, 'd');
+	record_at(db, 0, &old, 1000, 1);
+	record_at(db, 0, &fresh, 3000, 1);
+
+	cr_assert_eq(store_cleanup(db, 4600, &removed, error, sizeof error), 0, "%s", error);
+	cr_assert_eq(removed, 1);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory WHERE error_signature"
+	    " LIKE 'd%'"), 1);
+
+	cr_assert_eq(store_cleanup(db, 4600, &removed, error, sizeof error), 0, "%s", error);
+	cr_assert_eq(removed, 0);
+	sqlite3_close(db);
+}
+
+Test(store, cleanup_trims_processed)
+{
+	sqlite3 *db = open_upgraded();
+	char sql[256];
+	char error[512];
+	int removed;
+
+	snprintf(sql, sizeof sql, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+	    " WHERE i < %d) INSERT INTO processed_messages SELECT i, 'x', 0, 1, 0, 0 FROM n",
+	    STORE_PROCESSED_KEEP + 10);
+	exec_sql(db, sql);
+
+	cr_assert_eq(store_cleanup(db, 100, &removed, error, sizeof error), 0, "%s", error);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), STORE_PROCESSED_KEEP);
+	cr_assert_eq(query_int(db, "SELECT min(message_id) FROM processed_messages"), 11);
+	sqlite3_close(db);
+}
+
+Test(store, similar_same_file_first)
+{
+	struct msg_detection detection;
+	struct store_similar rows[8];
+	sqlite3 *db = open_upgraded();
+	char error[512];
+	int found;
+
+	make_detection(&detection, '1');
+	snprintf(detection.file_path, sizeof detection.file_path, "other.py");
+	record_at(db, 0, &detection, 1000, 24);
+	make_detection(&detection, '2');
+	record_at(db, 0, &detection, 900, 24);
+	make_detection(&detection, '3');
+	snprintf(detection.error_type, sizeof detection.error_type, "SyntaxError");
+	record_at(db, 0, &detection, 1100, 24);
+	make_detection(&detection, '4');
+	snprintf(detection.file_path, sizeof detection.file_path, "third.py");
+	record_at(db, 0, &detection, 800, 24);
+
+	found = store_find_similar(db, "ImportError", "app/main.py", 1200, rows, 8, error,
+	    sizeof error);
+	cr_assert_eq(found, 3, "%s", error);
+	cr_assert_eq(rows[0].signature[0], '2');
+	cr_assert_str_eq(rows[0].file_path, "app/main.py");
+	cr_assert_eq(rows[1].signature[0], '1');
+	cr_assert_eq(rows[2].signature[0], '4');
+	cr_assert_eq(rows[1].last_seen, 1000);
+	sqlite3_close(db);
+}
+
+Test(store, similar_limit_and_expiry)
+{
+	struct msg_detection detection;
+	struct store_similar rows[2];
+	sqlite3 *db = open_upgraded();
+	char error[512];
+
+	for (char digit = '1'; digit <= '5'; digit++) {
+		make_detection(&detection, digit);
+		record_at(db, 0, &detection, 1000 + (digit - '0'), 1);
+	}
+	make_detection(&detection, '6');
+	record_at(db, 0, &detection, 10, 1);
+
+	cr_assert_eq(store_find_similar(db, "ImportError", NULL, 3000, rows, 2, error,
+	    sizeof error), 2, "%s", error);
+	cr_assert_eq(rows[0].signature[0], '5');
+	cr_assert_eq(rows[1].signature[0], '4');
+	cr_assert_eq(store_find_similar(db, "ImportError", "", 3000, rows, 2, error,
+	    sizeof error), 2);
+	cr_assert_eq(store_find_similar(db, "ImportError", NULL, 4605, rows, 2, error,
+	    sizeof error), 0, "all rows expired");
+	sqlite3_close(db);
+}
+
+Test(store, violation_inserted)
+{
+	sqlite3 *db = open_upgraded();
+	char error[512];
+	char text[128];
+
+	cr_assert_eq(store_record_violation(db, "escalation", "strikes exhausted", 1, 1234, error,
+	    sizeof error), 0, "%s", error);
+	cr_assert_eq(store_record_violation(db, "audit", "", 0, 1235, error, sizeof error), 0,
+	    "%s", error);
+
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM pattern_violations"), 2);
+	query_text(db, "SELECT pattern_type FROM pattern_violations WHERE timestamp = 1234", text,
+	    sizeof text);
+	cr_assert_str_eq(text, "escalation");
+	query_text(db, "SELECT details FROM pattern_violations WHERE timestamp = 1234", text,
+	    sizeof text);
+	cr_assert_str_eq(text, "strikes exhausted");
+	cr_assert_eq(query_int(db, "SELECT prevented FROM pattern_violations"
+	    " WHERE timestamp = 1234"), 1);
+	cr_assert(query_is_null(db, "SELECT details FROM pattern_violations WHERE timestamp = 1235"));
+	sqlite3_close(db);
+}
+
+Test(store, violation_rejects_bad_input)
+{
+	sqlite3 *db = open_upgraded();
+	char error[512] = "";
+
+	cr_assert_eq(store_record_violation(db, "", "x", 0, 1, error, sizeof error), STORE_INVALID);
+	assert_contains(error, "pattern type is empty");
+	cr_assert_eq(store_record_violation(db, "audit", "x", 2, 1, error, sizeof error),
+	    STORE_INVALID);
+	assert_contains(error, "invalid prevented value 2");
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM pattern_violations"), 0);
+	sqlite3_close(db);
+}
+
+Test(store, locked_database_fails)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	sqlite3 *db = open_upgraded();
+	sqlite3 *other = open_store();
+	char error[512] = "";
+
+	exec_sql(other, "BEGIN IMMEDIATE");
+	sqlite3_busy_timeout(db, 1);
+	make_detection(&detection, 'e');
+
+	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), STORE_ERROR);
+	assert_contains(error, "locked");
+
+	exec_sql(other, "COMMIT");
+	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), 0, "%s", error);
+	cr_assert_eq(counts.occurrence_count, 1);
+	sqlite3_close(other);
+	sqlite3_close(db);
+}
+
+Test(store, checkpoint_moves_wal)
+{
+	struct msg_detection detection;
+	sqlite3 *db = open_upgraded();
+	char wal_path[PATH_MAX + 8];
+	char error[512];
+	struct stat st;
+
+	exec_sql(db, "PRAGMA wal_autocheckpoint = 0");
+	make_detection(&detection, 'f');
+	record(db, &detection, 24);
+	cr_assert_eq(store_checkpoint(db, error, sizeof error), 0, "%s", error);
+
+	sqlite3_close(db);
+	snprintf(wal_path, sizeof wal_path, "%s-wal", db_path);
+	cr_assert_neq(stat(wal_path, &st), 0, "closing removes the WAL");
+	db = open_raw();
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
+	sqlite3_close(db);
+}
+
+Test(store, latest_version_matches)
+{
+	cr_assert_str_eq(store_latest_version(), "003");
 }
