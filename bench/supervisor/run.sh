@@ -4,7 +4,10 @@
 #      handshake, as the supervisor logs it ("ready ..., N ms after its
 #      predecessor exited"), over ROUNDS kills of each worker;
 #   2. the resident memory of the whole tree (supervisor, three workers,
-#      adapter; the agent excluded) from /proc/PID/status VmRSS.
+#      adapter; the agent excluded): RSS from /proc/PID/status, which counts
+#      shared library pages once per process, and PSS from
+#      /proc/PID/smaps_rollup, which divides shared pages among the
+#      processes that map them, so the PSS sum is the tree's real footprint.
 # usage: bench/supervisor/run.sh [ROUNDS]   (default 20)
 # Prints a Markdown table; docs/benchmarks.md records a run.
 set -euo pipefail
@@ -47,11 +50,19 @@ rss_kib() {
 	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
 }
 
-total=0
+pss_kib() {
+	awk '/^Pss:/ {print $2}' "/proc/$1/smaps_rollup"
+}
+
+total_rss=0
+total_pss=0
 for role in controller watchdog recall operator adapter; do
-	kib=$(rss_kib "$(pid_of "$role")")
-	printf '%s %s\n' "$role" "$kib" >>rss.txt
-	total=$((total + kib))
+	pid=$(pid_of "$role")
+	rss=$(rss_kib "$pid")
+	pss=$(pss_kib "$pid")
+	printf '%s %s %s\n' "$role" "$rss" "$pss" >>rss.txt
+	total_rss=$((total_rss + rss))
+	total_pss=$((total_pss + pss))
 done
 
 for round in $(seq "$rounds"); do
@@ -77,7 +88,7 @@ for role in watchdog recall operator; do
 	echo "| $role | $n | $median | $p99 | $max |"
 done
 echo
-echo "| process | resident KiB |"
-echo "|---|---|"
-while read -r role kib; do echo "| $role | $kib |"; done <rss.txt
-echo "| whole tree | $total ($((total / 1024)) MiB) |"
+echo "| process | RSS KiB | PSS KiB |"
+echo "|---|---|---|"
+while read -r role rss pss; do echo "| $role | $rss | $pss |"; done <rss.txt
+echo "| whole tree | $total_rss | $total_pss |"
