@@ -59,6 +59,7 @@ enum setting_type {
 	SETTING_STRING_LIST,	/* blocked_commands and blocked_command_count */
 	SETTING_ADDRESS,	/* char[CONFIG_ADDRESS_MAX], an IPv4 or IPv6 address */
 	SETTING_RESTART,	/* enum restart_policy */
+	SETTING_RING_FULL,	/* enum ring_full_policy */
 };
 
 struct setting {
@@ -125,6 +126,9 @@ static const struct setting settings[] = {
 	    "Milliseconds between heartbeats sent to every worker and the adapter" },
 	{ "supervision", "heartbeat_misses", SETTING_INTEGER, false, FIELD(supervision.heartbeat_misses),
 	    1, 100, "Heartbeats a process may miss before it counts as hung and is restarted" },
+	{ "supervision", "ring_full", SETTING_RING_FULL, false, FIELD(supervision.ring_full), 0, 0,
+	    "When a stream ring is full: block (the agent waits for the watchdog)\n"
+	    "  # or drop (the output is discarded and counted)." },
 	{ "supervision.watchdog", "restart", SETTING_RESTART, false,
 	    FIELD(supervision.restart[SUPERVISED_WATCHDOG]), 0, 0,
 	    "When to restart the watchdog: always, on-failure or never." },
@@ -198,6 +202,7 @@ config_defaults(struct cake_config *config)
 	config->supervision.healthy_reset_seconds = 60;
 	config->supervision.heartbeat_interval_ms = 1000;
 	config->supervision.heartbeat_misses = 3;
+	config->supervision.ring_full = RING_FULL_BLOCK;
 	config->supervision.restart[SUPERVISED_WATCHDOG] = RESTART_ALWAYS;
 	config->supervision.restart[SUPERVISED_RECALL] = RESTART_ALWAYS;
 	config->supervision.restart[SUPERVISED_OPERATOR] = RESTART_ALWAYS;
@@ -673,6 +678,12 @@ load_value(struct config_parse *parse, const struct setting *setting, struct fy_
 		break;
 	case SETTING_STRING_LIST:
 		return load_string_list(parse, key, key_node, value, config);
+	case SETTING_RING_FULL:
+		if (text == NULL || (strcmp(text, "block") != 0 && strcmp(text, "drop") != 0))
+			return parse_error(parse, value, key_node, key, "expected block or drop, got %s",
+			    describe_value(value, false, described, sizeof described));
+		*(enum ring_full_policy *)field = strcmp(text, "drop") == 0 ? RING_FULL_DROP : RING_FULL_BLOCK;
+		break;
 	case SETTING_RESTART: {
 		enum restart_policy policy;
 
@@ -702,6 +713,41 @@ load_value(struct config_parse *parse, const struct setting *setting, struct fy_
  * Loads one KEY: VALUE pair found inside SECTION (NULL: the top level).
  * Marks the setting in SEEN so missing required keys can be reported.
  */
+/*
+ * Accepts the watchdog mapping, whose only key is patterns: a list of user
+ * detection rules. rules_load() reads and checks each rule when the
+ * watchdog starts, with errors in the same FILE:LINE:COL form.
+ */
+static int
+load_watchdog(struct config_parse *parse, struct fy_node *key_node, struct fy_node *value)
+{
+	char described[QUOTE_MAX + 32];
+	struct fy_node_pair *pair;
+	struct fy_node *patterns;
+	void *iter = NULL;
+	const char *name;
+	size_t length;
+
+	if (node_is_empty(value))
+		return 0;
+	if (!fy_node_is_mapping(value))
+		return parse_error(parse, value, key_node, "watchdog",
+		    "expected a mapping with the key patterns, got %s",
+		    describe_value(value, false, described, sizeof described));
+	while ((pair = fy_node_mapping_iterate(value, &iter)) != NULL) {
+		name = fy_node_get_scalar(fy_node_pair_key(pair), &length);
+		if (name == NULL || length != 8 || memcmp(name, "patterns", 8) != 0)
+			return parse_error(parse, fy_node_pair_key(pair), fy_node_pair_key(pair),
+			    "watchdog", "unknown key; the only valid key is patterns");
+		patterns = fy_node_pair_value(pair);
+		if (!node_is_empty(patterns) && !fy_node_is_sequence(patterns))
+			return parse_error(parse, patterns, fy_node_pair_key(pair), "watchdog.patterns",
+			    "expected a list of rules with id, pattern, error_type and fix, got %s",
+			    describe_value(patterns, false, described, sizeof described));
+	}
+	return 0;
+}
+
 static int
 load_pair(struct config_parse *parse, const char *section, struct fy_node_pair *pair,
     struct cake_config *config, bool *seen)
@@ -719,6 +765,8 @@ load_pair(struct config_parse *parse, const char *section, struct fy_node_pair *
 		return parse_error(parse, key_node, key_node, section, "expected a key name, got %s",
 		    describe_value(key_node, false, described, sizeof described));
 	text = fy_node_get_scalar(key_node, &length);
+	if (section == NULL && length == 8 && memcmp(text, "watchdog", 8) == 0)
+		return load_watchdog(parse, key_node, value);
 
 	index = setting_find(section, text, length);
 	if (index != -1) {
@@ -1083,6 +1131,9 @@ write_setting(FILE *file, const struct setting *setting, const struct cake_confi
 		break;
 	case SETTING_RESTART:
 		fprintf(file, "%s\n", restart_policy_name(*(const enum restart_policy *)field));
+		break;
+	case SETTING_RING_FULL:
+		fprintf(file, "%s\n", *(const enum ring_full_policy *)field == RING_FULL_DROP ? "drop" : "block");
 		break;
 	case SETTING_BOOLEAN:
 		fprintf(file, "%s\n", *(const bool *)field ? "true" : "false");

@@ -31,6 +31,12 @@ enum restart_policy {
 	RESTART_NEVER,
 };
 
+/* What the supervisor does with agent output when a stream ring is full. */
+enum ring_full_policy {
+	RING_FULL_BLOCK = 0,	/* stop reading the adapter's pipe until the watchdog catches up */
+	RING_FULL_DROP,		/* discard the output and count it */
+};
+
 /* The supervised processes, in start order. */
 enum supervised_process {
 	SUPERVISED_WATCHDOG = 0,
@@ -50,6 +56,7 @@ struct supervision_config {
 	int healthy_reset_seconds;	/* uptime after which the backoff starts over */
 	int heartbeat_interval_ms;	/* 100-60000 */
 	int heartbeat_misses;		/* 1-100 */
+	enum ring_full_policy ring_full;
 };
 
 struct cake_config {
@@ -91,7 +98,8 @@ void config_defaults(struct cake_config *config);
  * errors too, so a typo does not silently fall back to a default. CONFIG must
  * already contain defaults or a loaded config. On success its blocked command
  * list is freed and the whole struct replaced. Returns 0, or -1 with a
- * message in ERROR.
+ * message in ERROR. Only the shape of watchdog.patterns (a list) is checked
+ * here; rules_load() in watchdog/rules.h reads and checks each user rule.
  */
 int config_load(const char *path, struct cake_config *config, char *error, size_t error_size);
 

@@ -1170,7 +1170,8 @@ adapter_stream_close(struct child *child, int stream)
 /*
  * Moves the adapter's output into the ring and notifies the watchdog. A full
  * ring stops the reading, so the agent blocks on its pipe until the watchdog
- * commits; nothing is dropped.
+ * commits, unless supervision.ring_full is drop: then the output that does
+ * not fit is read, discarded and counted in the ring's drop counter.
  */
 static void
 adapter_stream_cb(evutil_socket_t fd, short events, void *arg)
@@ -1179,18 +1180,22 @@ adapter_stream_cb(evutil_socket_t fd, short events, void *arg)
 	struct supervisor *supervisor = child->supervisor;
 	enum stream_id stream = fd == child->stream_fd[STREAM_STDOUT] ? STREAM_STDOUT : STREAM_STDERR;
 	struct ring *ring = supervisor->rings[stream];
+	int dropping = supervisor->options->config->supervision.ring_full == RING_FULL_DROP;
 	char buffer[STREAM_READ_MAX];
 	size_t room = ring_free(ring);
+	size_t want = sizeof buffer, written;
 	ssize_t n;
 
-	if (room == 0) {
+	if (room == 0 && !dropping) {
 		event_del(child->stream_event[stream]);
 		supervisor->stream_paused[stream] = 1;
 		log_debug("%s ring full; pausing the adapter's output", stream_names[stream]);
 		return;
 	}
+	if (!dropping && room < want)
+		want = room;
 
-	n = read(fd, buffer, room < sizeof buffer ? room : sizeof buffer);
+	n = read(fd, buffer, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
@@ -1198,9 +1203,14 @@ adapter_stream_cb(evutil_socket_t fd, short events, void *arg)
 		return;
 	}
 
-	ring_write(ring, buffer, (size_t)n);
+	written = ring_write(ring, buffer, (size_t)n);
+	if (written < (size_t)n) {
+		ring_add_drops(ring, (uint64_t)n - written);
+		log_debug("%s ring full; dropped %zu bytes", stream_names[stream], (size_t)n - written);
+	}
 	supervisor->last_arrival_ns[stream] = monotonic_ns();
-	stream_notify(supervisor, stream);
+	if (written > 0)
+		stream_notify(supervisor, stream);
 
 	/* The agent's output stays visible to whoever runs `cake start`. */
 	if (write(stream == STREAM_STDOUT ? STDOUT_FILENO : STDERR_FILENO, buffer, (size_t)n) < 0)
@@ -1704,6 +1714,24 @@ status_json(struct supervisor *supervisor)
 	json_object_object_add(components, "operator",
 	    json_object_new_string(component_state(&children[ROLE_OPERATOR], "ready")));
 	json_object_object_add(status, "components", components);
+
+	{
+		struct json_object *streams = json_object_new_object();
+
+		for (int i = 0; i < STREAM_COUNT; i++) {
+			struct json_object *ring = json_object_new_object();
+
+			json_object_object_add(ring, "used_bytes",
+			    json_object_new_int64((int64_t)ring_used(supervisor->rings[i])));
+			json_object_object_add(ring, "capacity_bytes",
+			    json_object_new_int64((int64_t)ring_capacity(supervisor->rings[i])));
+			json_object_object_add(ring, "dropped_bytes",
+			    json_object_new_int64((int64_t)ring_drops(supervisor->rings[i])));
+			json_object_object_add(ring, "paused", json_object_new_boolean(supervisor->stream_paused[i]));
+			json_object_object_add(streams, stream_names[i], ring);
+		}
+		json_object_object_add(status, "streams", streams);
+	}
 
 	{
 		struct json_object *http = json_object_new_object();

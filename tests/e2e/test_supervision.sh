@@ -154,4 +154,57 @@ check "supervisor still runs" kill -0 "$E2E_START_PID"
 "$CAKE" stop --force >/dev/null 2>&1
 check "forced stop ends the supervisor" wait_for 10 process_gone "$E2E_START_PID"
 
+# ---- a full ring blocks the agent, or drops and counts when configured ----
+# The watchdog is stopped, so nothing drains the 1 MiB ring while the agent
+# writes 3 MiB; heartbeats are slow enough not to replace it meanwhile.
+ring_config() {
+	cat >cake_config.yaml <<YAML
+version: "1.0"
+strictness: balanced
+escalation:
+  max_strikes: 4
+  cooldown_minutes: 5
+http:
+  health_port: 0
+  metrics_port: 0
+supervision:
+  heartbeat_interval_ms: 1000
+  heartbeat_misses: 100
+  ring_full: $1
+YAML
+}
+flood='sleep 1; head -c 3145728 /dev/zero | tr "\\0" x; echo; touch flooded; exec sleep 300'
+
+ring_config block
+rm -f flooded
+"$CAKE" start --adapter=exec -- sh -c "$flood" >start4.out 2>start4.err &
+E2E_START_PID=$!
+check "blocking tree starts" wait_for 30 file_contains start4.out "CAKE Status: RUNNING"
+watchdog=$(pid_of watchdog)
+kill -STOP "$watchdog"
+ring_paused() {
+	[[ $(status_value "d['streams']['stdout']['paused']") == True ]]
+}
+check "full ring pauses the stream" wait_for 20 ring_paused
+check "agent waits while the ring is full" test ! -e flooded
+kill -CONT "$watchdog"
+check "agent finishes once the watchdog reads" wait_for 30 test -e flooded
+check "nothing is dropped when blocking" test "$(status_value "d['streams']['stdout']['dropped_bytes']")" = 0
+"$CAKE" stop >/dev/null 2>&1
+wait "$E2E_START_PID"
+
+ring_config drop
+rm -f flooded
+"$CAKE" start --adapter=exec -- sh -c "$flood" >start5.out 2>start5.err &
+E2E_START_PID=$!
+check "dropping tree starts" wait_for 30 file_contains start5.out "CAKE Status: RUNNING"
+watchdog=$(pid_of watchdog)
+kill -STOP "$watchdog"
+check "agent is not blocked when dropping" wait_for 30 test -e flooded
+check "dropped bytes are counted" \
+	test "$(status_value "d['streams']['stdout']['dropped_bytes'] > 0")" = True
+kill -CONT "$watchdog"
+"$CAKE" stop >/dev/null 2>&1
+wait "$E2E_START_PID"
+
 e2e_finish

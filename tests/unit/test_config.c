@@ -611,6 +611,21 @@ Test(config, supervision_unknown_component)
 	    "heartbeat_interval_ms, heartbeat_misses, watchdog, recall, operator, adapter");
 }
 
+Test(config, ring_full_policy)
+{
+	struct cake_config config;
+
+	config_defaults(&config);
+	cr_assert_eq(config.supervision.ring_full, RING_FULL_BLOCK);
+	cr_assert_eq(load_yaml(REQUIRED_YAML "supervision:\n  ring_full: drop\n", &config), 0,
+	    "load failed: %s", error);
+	cr_assert_eq(config.supervision.ring_full, RING_FULL_DROP);
+	config_free(&config);
+
+	assert_load_error(REQUIRED_YAML "supervision:\n  ring_full: overwrite\n",
+	    "cake_config.yaml:7:14: supervision.ring_full: expected block or drop, got 'overwrite'");
+}
+
 Test(config, http_address_invalid)
 {
 	assert_load_error(REQUIRED_YAML "http:\n  address: localhost\n",
