@@ -608,7 +608,7 @@ Test(config, supervision_unknown_component)
 	assert_load_error(REQUIRED_YAML "supervision:\n  adaptor:\n    restart: never\n",
 	    "cake_config.yaml:7:3: supervision.adaptor: unknown key; valid keys are restart_limit, "
 	    "restart_window_seconds, backoff_initial_ms, backoff_max_ms, healthy_reset_seconds, "
-	    "heartbeat_interval_ms, heartbeat_misses, watchdog, recall, operator, adapter");
+	    "heartbeat_interval_ms, heartbeat_misses, ring_full, watchdog, recall, operator, adapter");
 }
 
 Test(config, ring_full_policy)
