@@ -13,6 +13,7 @@
 #include "log.h"
 #include "paths.h"
 #include "supervisor.h"
+#include "watchdog/rules.h"
 
 static void
 start_usage(FILE *out)
@@ -42,6 +43,27 @@ parse_port(const char *text, const char *flag, int *out)
 		return -1;
 	}
 	*out = (int)port;
+	return 0;
+}
+
+/*
+ * Compiles the detection rules once before any process starts, so an
+ * invalid rule in the config stops `cake start` with its location instead
+ * of sending the watchdog into a crash loop.
+ */
+static int
+check_rules(const struct cake_config *config)
+{
+	struct rules_options options = { NULL, config->source[0] != '\0' ? config->source : NULL };
+	char error[1024];
+	struct rules *rules;
+
+	rules = rules_load(&options, error, sizeof error);
+	if (rules == NULL) {
+		fprintf(stderr, "%s\n", error);
+		return -1;
+	}
+	rules_free(rules);
 	return 0;
 }
 
@@ -115,6 +137,10 @@ cmd_start(int argc, char **argv)
 	rc = cmd_load_config(config_path, 1, &config, cake_home, sizeof cake_home);
 	if (rc != EXIT_OK)
 		return rc;
+	if (check_rules(&config) < 0) {
+		config_free(&config);
+		return EXIT_USAGE;
+	}
 	if (log_level != NULL)
 		config.log_level = level;
 	if (health_port >= 0)

@@ -13,59 +13,42 @@
 
 #include <json-c/json.h>
 
+#include "classify-local.h"
 #include "cmd.h"
 #include "control.h"
 #include "operator/voice.h"
 #include "paths.h"
-#include "watchdog/linebuf.h"
 #include "watchdog/rules.h"
 
 #define ANALYZE_TIMEOUT_MS 10000
 
-struct local_match {
-	const struct rules *rules;
-	struct rules_context context;
-	struct msg_detection detection;
-	int found;
-};
-
-static void
-local_line(const char *line, size_t length, void *arg)
-{
-	struct local_match *match = arg;
-
-	if (!match->found && rules_match(match->rules, &match->context, line, length, &match->detection))
-		match->found = 1;
-}
-
-/* Classifies TEXT with the built-in rules in this process. Returns the JSON result or NULL. */
+/*
+ * Classifies TEXT with the installed rules and CONFIG_PATH's user rules
+ * (NULL: none) in this process. Returns the JSON result, or NULL after
+ * printing why the rules cannot be loaded.
+ */
 static struct json_object *
-analyze_local(const char *text, size_t length)
+analyze_local(const char *text, size_t length, const char *config_path)
 {
-	struct local_match match;
-	struct linebuf lines;
+	struct rules_options options = { NULL, config_path };
+	struct msg_detection detection;
 	char intervention[MSG_TEXT_MAX];
-	char error[256];
+	char error[1024];
 	struct json_object *result;
 	struct rules *rules;
+	int found;
 
-	rules = rules_create(error, sizeof error);
+	rules = rules_load(&options, error, sizeof error);
 	if (rules == NULL) {
-		cmd_error("cannot compile the detection rules: %s", error);
+		cmd_error("cannot load the detection rules: %s", error);
 		return NULL;
 	}
 
-	memset(&match, 0, sizeof match);
-	match.rules = rules;
-	rules_context_init(&match.context);
-	linebuf_init(&lines);
-	linebuf_feed(&lines, text, length, local_line, &match);
-	linebuf_flush(&lines, local_line, &match);
-
-	if (match.found && voice_render(&match.detection, intervention, sizeof intervention) >= 0)
-		result = control_detection_json(&match.detection, intervention);
+	found = classify_text(rules, text, length, &detection);
+	if (found && voice_render(&detection, intervention, sizeof intervention) >= 0)
+		result = control_detection_json(&detection, intervention);
 	else
-		result = control_detection_json(match.found ? &match.detection : NULL, NULL);
+		result = control_detection_json(found ? &detection : NULL, NULL);
 	json_object_object_add(result, "mode", json_object_new_string("in-process"));
 	rules_free(rules);
 	return result;
@@ -141,7 +124,8 @@ cmd_test_intervention(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char home[PATH_MAX], socket_path[PATH_MAX], error[512];
+	char home[PATH_MAX], socket_path[PATH_MAX], config_path[PATH_MAX * 2 + 8], error[512];
+	const char *explicit_config = NULL;
 	struct json_object *request, *result = NULL;
 	enum control_result rc;
 	size_t length;
@@ -155,9 +139,10 @@ cmd_test_intervention(int argc, char **argv)
 			json = 1;
 			break;
 		case 'c':
+			explicit_config = optarg;
 			break;
 		case 'h':
-			printf("usage: cake test-intervention [--json] < OUTPUT\n\n"
+			printf("usage: cake test-intervention [--json] [--config=FILE] < OUTPUT\n\n"
 			    "Reads agent output (or a code line) on stdin and prints the classification\n"
 			    "and the intervention CAKE would send. Uses the running instance when there\n"
 			    "is one, else classifies in this process.\n");
@@ -206,8 +191,18 @@ cmd_test_intervention(int argc, char **argv)
 			json_object_object_del(result, "ok");
 		}
 	}
-	if (result == NULL)
-		result = analyze_local(text, length);
+	if (result == NULL) {
+		/* The config's watchdog.patterns add to the installed rules, as in the watchdog. */
+		int have_config = paths_cake_home(home, sizeof home) == 0 &&
+		    config_find(explicit_config, home, config_path, sizeof config_path) == 0;
+
+		if (explicit_config != NULL && !have_config) {
+			cmd_error("config file %s not found", explicit_config);
+			free(text);
+			return EXIT_USAGE;
+		}
+		result = analyze_local(text, length, have_config ? config_path : NULL);
+	}
 	free(text);
 	if (result == NULL)
 		return EXIT_INTERNAL;

@@ -388,7 +388,11 @@ child_spawn(struct child *child)
 		snprintf(title[child->role], sizeof title[child->role], "cake: %s", child_name(child));
 		path = supervisor->self_exe;
 		argv[0] = title[child->role];
-		argv[1] = child->role == ROLE_RECALL ? (char *)supervisor->options->config->database_path : NULL;
+		argv[1] = NULL;
+		if (child->role == ROLE_RECALL)
+			argv[1] = (char *)supervisor->options->config->database_path;
+		else if (child->role == ROLE_WATCHDOG && supervisor->options->config->source[0] != '\0')
+			argv[1] = (char *)supervisor->options->config->source;
 		argv[2] = NULL;
 		/* A worker's stdout and stderr both go to the log pipe. */
 		map[map_count][0] = out[0][1];

@@ -39,29 +39,35 @@ struct watchdog {
 
 static const char *const stream_names[STREAM_COUNT] = { "stdout", "stderr" };
 
-/* Matches one line and reports a detection; called by the line splitter. */
+/* Sends DETECTION, found on READER's stream, to the supervisor. */
 static void
-watchdog_line(const char *line, size_t length, void *arg)
+watchdog_report(struct stream_reader *reader, struct msg_detection *detection)
 {
-	struct stream_reader *reader = arg;
 	struct watchdog *watchdog = reader->owner;
-	struct msg_detection detection;
 
-	if (!rules_match(watchdog->rules, &reader->context, line, length, &detection))
-		return;
-
-	detection.stream = reader->stream;
-	detection.arrived_ns = reader->arrived_ns;
-	detection.stream_offset = reader->line_end;
-	log_debug("%s matched %s on %s", detection.rule_id, detection.error_type,
+	detection->stream = reader->stream;
+	detection->arrived_ns = reader->arrived_ns;
+	detection->stream_offset = reader->line_end;
+	log_debug("%s matched %s on %s", detection->rule_id, detection->error_type,
 	    stream_names[reader->stream]);
-	if (proc_send(watchdog->proc, MSG_DETECTION, watchdog->request_id, &detection,
-	    sizeof detection) < 0) {
+	if (proc_send(watchdog->proc, MSG_DETECTION, watchdog->request_id, detection,
+	    sizeof *detection) < 0) {
 		log_error("cannot send MSG_DETECTION: %s", strerror(errno));
 		watchdog->failed = 1;
 		return;
 	}
 	watchdog->detections++;
+}
+
+/* Matches one line and reports a detection; called by the line splitter. */
+static void
+watchdog_line(const char *line, size_t length, void *arg)
+{
+	struct stream_reader *reader = arg;
+	struct msg_detection detection;
+
+	if (rules_match(reader->owner->rules, &reader->context, line, length, &detection))
+		watchdog_report(reader, &detection);
 }
 
 /* Length of DATA up to and including its first line end, or LENGTH when it has none. */
@@ -145,6 +151,7 @@ static int
 watchdog_analyze(struct watchdog *watchdog, const struct ipc_msg *msg)
 {
 	struct stream_reader reader;
+	struct msg_detection detection;
 	struct msg_analyze_done done;
 	size_t length = msg->payload.text.length;
 
@@ -164,6 +171,9 @@ watchdog_analyze(struct watchdog *watchdog, const struct ipc_msg *msg)
 
 	linebuf_feed(&reader.lines, msg->payload.text.text, length, watchdog_line, &reader);
 	linebuf_flush(&reader.lines, watchdog_line, &reader);
+	/* The text is complete, so errors held for a location line that never came are reported now. */
+	while (rules_flush(watchdog->rules, &reader.context, &detection))
+		watchdog_report(&reader, &detection);
 	watchdog->request_id = 0;
 
 	memset(&done, 0, sizeof done);
@@ -219,15 +229,18 @@ watchdog_attach(struct watchdog *watchdog)
 int
 watchdog_main(int argc, char **argv)
 {
+	struct rules_options rules_options = { NULL, NULL };
 	struct proc_options options;
 	struct watchdog watchdog;
-	char error[256];
+	char error[1024];
 	int status;
 
 	log_info("starting (pid %ld)", (long)getpid());
 
 	memset(&watchdog, 0, sizeof watchdog);
-	watchdog.rules = rules_create(error, sizeof error);
+	/* argv[1], when present, is the config file whose watchdog.patterns apply. */
+	rules_options.config_path = argc > 1 ? argv[1] : NULL;
+	watchdog.rules = rules_load(&rules_options, error, sizeof error);
 	if (watchdog.rules == NULL) {
 		log_error("cannot compile the detection rules: %s", error);
 		return EXIT_FAILURE;

@@ -8,7 +8,10 @@
 #ifndef CAKE_WATCHDOG_H
 #define CAKE_WATCHDOG_H
 
-/* Entry point of the process started as "cake: watchdog". Returns the exit status. */
+/*
+ * Entry point of the process started as "cake: watchdog [CONFIG]", CONFIG
+ * being the config file whose watchdog.patterns apply. Returns the exit status.
+ */
 int watchdog_main(int argc, char **argv);
 
 #endif
