@@ -710,10 +710,6 @@ load_value(struct config_parse *parse, const struct setting *setting, struct fy_
 }
 
 /*
- * Loads one KEY: VALUE pair found inside SECTION (NULL: the top level).
- * Marks the setting in SEEN so missing required keys can be reported.
- */
-/*
  * Accepts the watchdog mapping, whose only key is patterns: a list of user
  * detection rules. rules_load() reads and checks each rule when the
  * watchdog starts, with errors in the same FILE:LINE:COL form.
@@ -748,6 +744,10 @@ load_watchdog(struct config_parse *parse, struct fy_node *key_node, struct fy_no
 	return 0;
 }
 
+/*
+ * Loads one KEY: VALUE pair found inside SECTION (NULL: the top level).
+ * Marks the setting in SEEN so missing required keys can be reported.
+ */
 static int
 load_pair(struct config_parse *parse, const char *section, struct fy_node_pair *pair,
     struct cake_config *config, bool *seen)

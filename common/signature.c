@@ -1,7 +1,7 @@
 /*
  * Error signatures.
  *
- * Normalization (SIGNATURE_VERSION 1) rewrites the text in one pass, left to
+ * Normalization (unchanged since SIGNATURE_VERSION 1) rewrites the text in one pass, left to
  * right, so that parts that change from run to run do not change the
  * signature:
  *
@@ -513,16 +513,27 @@ signature_normalize(const char *text, size_t length, char *out, size_t size)
 }
 
 void
-signature_compute(const char *error_type, const char *text, size_t length, char out[65])
+signature_compute_at(const char *error_type, const char *file_path, const char *text,
+    size_t length, char out[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char digest[32];
 	struct sha256 hash;
 	struct normalizer n;
+	const char *name;
 
 	sha256_init(&hash);
 	sha256_update(&hash, error_type, strlen(error_type));
 	sha256_update(&hash, "\n", 1);
+
+	/* The file name only: the same file shows as "app.py", "./app.py" or "/tmp/x/app.py". */
+	if (file_path != NULL && file_path[0] != '\0') {
+		name = strrchr(file_path, '/');
+		name = name != NULL ? name + 1 : file_path;
+		sha256_update(&hash, "file ", 5);
+		sha256_update(&hash, name, strlen(name));
+		sha256_update(&hash, "\n", 1);
+	}
 
 	memset(&n, 0, sizeof n);
 	n.text = text;
@@ -536,4 +547,10 @@ signature_compute(const char *error_type, const char *text, size_t length, char 
 		out[2 * i + 1] = digits[digest[i] & 0x0f];
 	}
 	out[64] = '\0';
+}
+
+void
+signature_compute(const char *error_type, const char *text, size_t length, char out[65])
+{
+	signature_compute_at(error_type, NULL, text, length, out);
 }

@@ -1,6 +1,7 @@
 /*
  * Normalization and signatures of error text.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -197,4 +198,146 @@ Test(signature_compute, lowercase_hex_digest)
 	compute("ImportError", "x", out);
 	cr_assert_eq(strlen(out), 64);
 	cr_assert_eq(strspn(out, "0123456789abcdef"), 64);
+}
+
+Test(signature_compute, file_name_hashed)
+{
+	char expected[65];
+	char actual[65];
+	const char *hashed = "SyntaxError\nfile app.py\nSyntaxError: invalid syntax";
+
+	sha256_hex(hashed, strlen(hashed), expected);
+	signature_compute_at("SyntaxError", "/tmp/x/src/app.py", "SyntaxError: invalid syntax", 27,
+	    actual);
+	cr_assert_str_eq(actual, expected);
+}
+
+Test(signature_compute, file_names_differ)
+{
+	char first[65];
+	char second[65];
+	const char *text = "SyntaxError: invalid syntax";
+
+	signature_compute_at("SyntaxError", "app.py", text, strlen(text), first);
+	signature_compute_at("SyntaxError", "util.py", text, strlen(text), second);
+	cr_assert_str_neq(first, second);
+}
+
+Test(signature_compute, same_file_name_other_directory)
+{
+	char first[65];
+	char second[65];
+	const char *text = "SyntaxError: invalid syntax";
+
+	signature_compute_at("SyntaxError", "/tmp/run1/app.py", text, strlen(text), first);
+	signature_compute_at("SyntaxError", "./app.py", text, strlen(text), second);
+	cr_assert_str_eq(first, second);
+}
+
+Test(signature_compute, no_file_same_as_plain)
+{
+	char first[65];
+	char second[65];
+	const char *text = "KeyError: 'name'";
+
+	signature_compute_at("KeyError", NULL, text, strlen(text), first);
+	signature_compute("KeyError", text, strlen(text), second);
+	cr_assert_str_eq(first, second);
+	signature_compute_at("KeyError", "", text, strlen(text), first);
+	cr_assert_str_eq(first, second);
+}
+
+/*
+ * Writes TEMPLATE to OUT with {tmp} replaced by a temporary directory,
+ * {line} by a line number, {addr} by an address, {time} by a timestamp and
+ * {id} by a commit hash, all different for each VARIANT.
+ */
+static void
+fill_variant(const char *template, int variant, char *out, size_t size)
+{
+	static const char *const temp_dirs[] = {
+		"/tmp/pytest-of-agent/pytest-1", "/tmp/tmpa8f3kq", "/var/tmp/build-77",
+		"/tmp/cake-XXab12", "/private/var/folders/xy/T/tmp9", "/tmp/x", "/tmp/run-2024",
+		"/var/folders/ab/cd/T", "/tmp/cc", "/tmp/test.QWERTY",
+	};
+	char value[64];
+	size_t used = 0;
+	const char *p = template;
+
+	while (*p != '\0' && used < size - 1) {
+		value[0] = '\0';
+		if (strncmp(p, "{tmp}", 5) == 0) {
+			snprintf(value, sizeof value, "%s", temp_dirs[variant]);
+			p += 5;
+		} else if (strncmp(p, "{line}", 6) == 0) {
+			snprintf(value, sizeof value, "%d", 10 + variant * 7);
+			p += 6;
+		} else if (strncmp(p, "{addr}", 6) == 0) {
+			snprintf(value, sizeof value, "0x7f%08x", 0x1000u * (unsigned)variant);
+			p += 6;
+		} else if (strncmp(p, "{time}", 6) == 0) {
+			snprintf(value, sizeof value, "2024-05-%02d 10:%02d:12.%03d", variant + 1,
+			    variant, variant * 11);
+			p += 6;
+		} else if (strncmp(p, "{id}", 4) == 0) {
+			snprintf(value, sizeof value, "%08x%08x", 0xdeadbeefu + (unsigned)variant,
+			    0x1234u * (unsigned)variant);
+			p += 4;
+		} else {
+			out[used++] = *p++;
+			continue;
+		}
+		for (size_t i = 0; value[i] != '\0' && used < size - 1; i++)
+			out[used++] = value[i];
+	}
+	out[used] = '\0';
+}
+
+/*
+ * Ten errors as real tools print them, each in ten variants with different
+ * temporary paths, addresses, line numbers, timestamps and ids: exactly ten
+ * signatures, one per error.
+ */
+Test(signature_compute, groups_hundred_errors)
+{
+	static const struct {
+		const char *type;
+		const char *template;
+	} errors[] = {
+		{ "ImportError", "[{time}] ModuleNotFoundError: No module named 'requests'" },
+		{ "SyntaxError", "  File \"{tmp}/util.py\", line {line} SyntaxError: invalid syntax" },
+		{ "AttributeError", "AttributeError: 'NoneType' object has no attribute 'get' <Cart at {addr}>" },
+		{ "MissingHeader", "{tmp}/src/fb.c:{line}:10: fatal error: io.h: No such file or directory" },
+		{ "LinkerError", "/usr/bin/ld: {tmp}/ccXyZ.o: in function `main': undefined reference to `foo'" },
+		{ "RustCompileError", "error[E0382]: borrow of moved value: `s1` --> {tmp}/main.rs:{line}:20" },
+		{ "TypeScriptError", "src/index.ts({line},15): error TS2307: Cannot find module './lib/hash'" },
+		{ "PushRejected", "{time} ! [rejected] main -> main (non-fast-forward) at {id}" },
+		{ "TestFailure", "FAILED tests/test_cart.py::test_total - assert 2 == 3 (object at {addr})" },
+		{ "PortInUse", "{time} Error: listen EADDRINUSE: address already in use :::3000 in {tmp}/app.js:{line}" },
+	};
+	char signatures[100][65];
+	char text[512];
+	size_t distinct = 0;
+
+	for (size_t e = 0; e < 10; e++) {
+		for (int v = 0; v < 10; v++) {
+			fill_variant(errors[e].template, v, text, sizeof text);
+			compute(errors[e].type, text, signatures[e * 10 + (size_t)v]);
+		}
+	}
+
+	for (size_t i = 0; i < 100; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(signatures[i], signatures[j]) == 0;
+		if (!seen)
+			distinct++;
+	}
+	cr_assert_eq(distinct, 10);
+	for (size_t e = 0; e < 10; e++) {
+		for (size_t v = 1; v < 10; v++)
+			cr_expect_str_eq(signatures[e * 10 + v], signatures[e * 10], "%s variant %zu",
+			    errors[e].type, v);
+	}
 }
