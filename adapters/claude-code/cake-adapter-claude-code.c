@@ -103,7 +103,7 @@ struct line_reader {
 struct claude_adapter {
 	struct cake_adapter *channel;
 	int channel_open;
-	int signal_pipe[2];
+	int signal_fd;
 
 	int listen_fd;
 	char socket_path[PATH_MAX];
@@ -144,49 +144,6 @@ usage(void)
 	    "Runs 'claude CLAUDE-ARGS' under the CAKE supervisor, or with no arguments\n"
 	    "serves the hooks of Claude Code sessions started elsewhere. The supervisor\n"
 	    "starts it with 'cake start --adapter=" ADAPTER_NAME " [-- CLAUDE-ARGS...]'.\n");
-}
-
-static long long
-monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static int signal_write_fd = -1;
-
-static void
-signal_cb(int signo)
-{
-	int saved_errno = errno;
-	unsigned char byte = (unsigned char)signo;
-	ssize_t written;
-
-	/* The write fails only when the pipe is full, and then the loop wakes anyway. */
-	written = write(signal_write_fd, &byte, 1);
-	(void)written;
-	errno = saved_errno;
-}
-
-static int
-setup_signals(struct claude_adapter *adapter)
-{
-	struct sigaction action;
-
-	if (pipe2(adapter->signal_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
-		return -1;
-	signal_write_fd = adapter->signal_pipe[1];
-
-	memset(&action, 0, sizeof action);
-	sigemptyset(&action.sa_mask);
-	action.sa_handler = signal_cb;
-	action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	if (sigaction(SIGCHLD, &action, NULL) == -1 ||
-	    sigaction(SIGTERM, &action, NULL) == -1)
-		return -1;
-	return 0;
 }
 
 /* ---- output for the watchdog ---- */
@@ -442,7 +399,7 @@ client_request(struct claude_adapter *adapter, struct hook_client *client, char 
 		return;
 	}
 	client->waiting = 1;
-	client->deadline_ms = monotonic_ms() + wait_ms;
+	client->deadline_ms = cake_adapter_monotonic_ms() + wait_ms;
 }
 
 static void
@@ -518,7 +475,7 @@ static void
 expire_clients(struct claude_adapter *adapter, int all)
 {
 	struct hook_client *client, *next;
-	long long now = monotonic_ms();
+	long long now = cake_adapter_monotonic_ms();
 
 	for (client = adapter->clients; client != NULL; client = next) {
 		next = client->next;
@@ -626,7 +583,7 @@ handle_intervene(struct claude_adapter *adapter, const struct cake_adapter_msg *
 
 	snprintf(adapter->pending_id, sizeof adapter->pending_id, "%s", msg->id);
 	snprintf(adapter->pending_text, sizeof adapter->pending_text, "%s", msg->text);
-	adapter->pending_deadline_ms = monotonic_ms() + PENDING_TIMEOUT_MS;
+	adapter->pending_deadline_ms = cake_adapter_monotonic_ms() + PENDING_TIMEOUT_MS;
 	adapter->has_pending = 1;
 
 	client = oldest_waiting(adapter);
@@ -1053,7 +1010,7 @@ request_stop(struct claude_adapter *adapter, const char *reason)
 	if (adapter->stopping)
 		return;
 	adapter->stopping = 1;
-	adapter->deadline_ms = monotonic_ms() + STOP_TIMEOUT_MS;
+	adapter->deadline_ms = cake_adapter_monotonic_ms() + STOP_TIMEOUT_MS;
 	fail_pending(adapter, "adapter is stopping");
 	expire_clients(adapter, 1);
 	if (adapter->agent_pid <= 0) {
@@ -1079,7 +1036,7 @@ escalate_stop(struct claude_adapter *adapter)
 	    (long)adapter->agent_pid, STOP_TIMEOUT_MS);
 	kill(adapter->agent_pid, SIGKILL);
 	adapter->killed = 1;
-	adapter->deadline_ms = monotonic_ms() + STOP_TIMEOUT_MS;
+	adapter->deadline_ms = cake_adapter_monotonic_ms() + STOP_TIMEOUT_MS;
 	return 0;
 }
 
@@ -1127,7 +1084,7 @@ read_signals(struct claude_adapter *adapter)
 	ssize_t got;
 	int term = 0, child = 0;
 
-	while ((got = read(adapter->signal_pipe[0], signals, sizeof signals)) > 0) {
+	while ((got = read(adapter->signal_fd, signals, sizeof signals)) > 0) {
 		for (ssize_t i = 0; i < got; i++) {
 			term |= signals[i] == SIGTERM;
 			child |= signals[i] == SIGCHLD;
@@ -1182,7 +1139,7 @@ run_loop(struct claude_adapter *adapter)
 
 	for (;;) {
 		fds[SLOT_CHANNEL].fd = adapter->channel_open ? cake_adapter_fd(adapter->channel) : -1;
-		fds[SLOT_SIGNALS].fd = adapter->signal_pipe[0];
+		fds[SLOT_SIGNALS].fd = adapter->signal_fd;
 		fds[SLOT_LISTEN].fd = adapter->stopping || adapter->client_count >= CLIENT_MAX ?
 		    -1 : adapter->listen_fd;
 		fds[SLOT_STDOUT].fd = adapter->agent_stdout.fd;
@@ -1199,7 +1156,7 @@ run_loop(struct claude_adapter *adapter)
 		}
 
 		deadline = next_deadline(adapter);
-		now = monotonic_ms();
+		now = cake_adapter_monotonic_ms();
 		if (poll(fds, count, deadline == -1 ? -1 : deadline > now ? (int)(deadline - now) : 0)
 		    == -1) {
 			if (errno == EINTR)
@@ -1236,11 +1193,11 @@ run_loop(struct claude_adapter *adapter)
 			read_channel(adapter);
 
 		expire_clients(adapter, 0);
-		if (adapter->has_pending && monotonic_ms() >= adapter->pending_deadline_ms)
+		if (adapter->has_pending && cake_adapter_monotonic_ms() >= adapter->pending_deadline_ms)
 			fail_pending(adapter, "no Claude Code hook event came within 120 s to carry it");
 		if (adapter->stopping && adapter->agent_pid <= 0)
 			return 0;
-		if (adapter->stopping && monotonic_ms() >= adapter->deadline_ms &&
+		if (adapter->stopping && cake_adapter_monotonic_ms() >= adapter->deadline_ms &&
 		    escalate_stop(adapter) == -1)
 			return CAKE_ADAPTER_EXIT_SOFTWARE;
 	}
@@ -1299,7 +1256,7 @@ main(int argc, char **argv)
 	}
 	adapter.channel_open = 1;
 
-	if ((getpgrp() != getpid() && setpgid(0, 0) == -1) || setup_signals(&adapter) == -1) {
+	if ((getpgrp() != getpid() && setpgid(0, 0) == -1) || cake_adapter_signal_pipe(&adapter.signal_fd) == -1) {
 		snprintf(error, sizeof error, "cannot set up the process group and signals: %s",
 		    strerror(errno));
 		exit_status = fail_start(&adapter, CAKE_ADAPTER_EXIT_SOFTWARE, error);

@@ -38,7 +38,7 @@
 struct exec_adapter {
 	struct cake_adapter *channel;
 	int channel_open;		/* 0 once fd 3 reached EOF or failed */
-	int signal_pipe[2];		/* written by the signal handler, one byte per signal */
+	int signal_fd;		/* read end of the signal pipe: one byte per SIGCHLD or SIGTERM */
 
 	char **argv;			/* COMMAND [ARGS...] */
 	pid_t agent_pid;
@@ -67,50 +67,6 @@ usage(void)
 	    "Runs COMMAND as the agent for the CAKE supervisor, which starts "
 	    "this adapter\n"
 	    "with 'cake start --adapter=" ADAPTER_NAME " -- COMMAND [ARGS...]'.\n");
-}
-
-static long long
-monotonic_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
-
-static int signal_write_fd = -1;
-
-static void
-signal_cb(int signo)
-{
-	int saved_errno = errno;
-	unsigned char byte = (unsigned char)signo;
-	ssize_t written;
-
-	/* The write fails only when the pipe is full, and then the loop wakes anyway. */
-	written = write(signal_write_fd, &byte, 1);
-	(void)written;
-	errno = saved_errno;
-}
-
-/* Routes SIGCHLD and SIGTERM into the poll loop through a self-pipe. */
-static int
-setup_signals(struct exec_adapter *adapter)
-{
-	struct sigaction action;
-
-	if (pipe2(adapter->signal_pipe, O_CLOEXEC | O_NONBLOCK) == -1)
-		return -1;
-	signal_write_fd = adapter->signal_pipe[1];
-
-	memset(&action, 0, sizeof action);
-	sigemptyset(&action.sa_mask);
-	action.sa_handler = signal_cb;
-	action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	if (sigaction(SIGCHLD, &action, NULL) == -1 ||
-	    sigaction(SIGTERM, &action, NULL) == -1)
-		return -1;
-	return 0;
 }
 
 /* Copies the environment without the variables that start with CAKE_. */
@@ -406,7 +362,7 @@ request_stop(struct exec_adapter *adapter, const char *format, ...)
 	va_end(ap);
 
 	adapter->stopping = 1;
-	adapter->deadline_ms = monotonic_ms() + STOP_TIMEOUT_MS;
+	adapter->deadline_ms = cake_adapter_monotonic_ms() + STOP_TIMEOUT_MS;
 	cake_adapter_log(adapter->channel, CAKE_ADAPTER_INFO,
 	    "%s: stopping agent pid %ld with SIGTERM", reason,
 	    (long)adapter->agent_pid);
@@ -437,7 +393,7 @@ escalate_stop(struct exec_adapter *adapter)
 	    (long)adapter->agent_pid, STOP_TIMEOUT_MS);
 	kill(adapter->agent_pid, SIGKILL);
 	adapter->killed = 1;
-	adapter->deadline_ms = monotonic_ms() + STOP_TIMEOUT_MS;
+	adapter->deadline_ms = cake_adapter_monotonic_ms() + STOP_TIMEOUT_MS;
 	return 0;
 }
 
@@ -535,7 +491,7 @@ read_signals(struct exec_adapter *adapter)
 	ssize_t got, i;
 	int term = 0, child = 0;
 
-	while ((got = read(adapter->signal_pipe[0], signals, sizeof signals)) > 0) {
+	while ((got = read(adapter->signal_fd, signals, sizeof signals)) > 0) {
 		for (i = 0; i < got; i++) {
 			term |= signals[i] == SIGTERM;
 			child |= signals[i] == SIGCHLD;
@@ -561,14 +517,14 @@ run_loop(struct exec_adapter *adapter)
 		fds[0].fd = adapter->channel_open ?
 		    cake_adapter_fd(adapter->channel) : -1;
 		fds[0].events = POLLIN;
-		fds[1].fd = adapter->signal_pipe[0];
+		fds[1].fd = adapter->signal_fd;
 		fds[1].events = POLLIN;
 		fds[2].fd = adapter->has_pending ? adapter->agent_stdin : -1;
 		fds[2].events = POLLOUT;
 
 		timeout = -1;
 		if (adapter->stopping) {
-			left = adapter->deadline_ms - monotonic_ms();
+			left = adapter->deadline_ms - cake_adapter_monotonic_ms();
 			timeout = left > 0 ? (int)left : 0;
 		}
 
@@ -592,7 +548,7 @@ run_loop(struct exec_adapter *adapter)
 		if (fds[0].revents != 0)
 			read_channel(adapter);
 
-		if (adapter->stopping && monotonic_ms() >= adapter->deadline_ms &&
+		if (adapter->stopping && cake_adapter_monotonic_ms() >= adapter->deadline_ms &&
 		    escalate_stop(adapter) == -1)
 			return CAKE_ADAPTER_EXIT_SOFTWARE;
 	}
@@ -653,7 +609,7 @@ main(int argc, char **argv)
 		    "group for the agent: %s", strerror(errno));
 		goto done;
 	}
-	if (setup_signals(&adapter) == -1) {
+	if (cake_adapter_signal_pipe(&adapter.signal_fd) == -1) {
 		exit_status = fail_start(&adapter, "cannot set up signal "
 		    "handling: %s", strerror(errno));
 		goto done;

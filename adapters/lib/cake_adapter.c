@@ -2,12 +2,14 @@
  * Adapter side of the CAKE adapter protocol: handshake, outgoing messages
  * and the buffered reader for incoming lines.
  */
+#define _GNU_SOURCE
 #include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,4 +550,49 @@ cake_adapter_exit_status(int wait_status)
 	if (WIFSIGNALED(wait_status))
 		return 128 + WTERMSIG(wait_status);
 	return WEXITSTATUS(wait_status);
+}
+
+static int signal_write_fd = -1;
+
+static void
+signal_pipe_cb(int signo)
+{
+	int saved_errno = errno;
+	unsigned char byte = (unsigned char)signo;
+	ssize_t written;
+
+	/* The write fails only when the pipe is full, and then the loop wakes anyway. */
+	written = write(signal_write_fd, &byte, 1);
+	(void)written;
+	errno = saved_errno;
+}
+
+int
+cake_adapter_signal_pipe(int *read_fd)
+{
+	struct sigaction action;
+	int fds[2];
+
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) == -1)
+		return -1;
+	signal_write_fd = fds[1];
+
+	memset(&action, 0, sizeof action);
+	sigemptyset(&action.sa_mask);
+	action.sa_handler = signal_pipe_cb;
+	action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	if (sigaction(SIGCHLD, &action, NULL) == -1 ||
+	    sigaction(SIGTERM, &action, NULL) == -1)
+		return -1;
+	*read_fd = fds[0];
+	return 0;
+}
+
+long long
+cake_adapter_monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }

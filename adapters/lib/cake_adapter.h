@@ -139,4 +139,15 @@ int cake_adapter_failed(struct cake_adapter *adapter, const char *id,
  */
 int cake_adapter_exit_status(int wait_status);
 
+/*
+ * Routes SIGCHLD and SIGTERM into a poll loop: installs handlers that write
+ * the signal number as one byte to a non-blocking, close-on-exec pipe, and
+ * stores the pipe's read end in *READ_FD. Call once per process. Returns 0,
+ * or -1 with errno set.
+ */
+int cake_adapter_signal_pipe(int *read_fd);
+
+/* CLOCK_MONOTONIC in milliseconds, for poll deadlines. */
+long long cake_adapter_monotonic_ms(void);
+
 #endif
