@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <sys/stat.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
@@ -17,9 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
 #include <event2/event.h>
-#include <git2.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -458,6 +457,46 @@ version_compare(const char *a, const char *b)
 	return 0;
 }
 
+/*
+ * Reads the versions of the libgit2 and libarchive that the dynamic linker
+ * resolves, by opening them by SONAME. cake does not link them at start,
+ * so that short-lived commands do not load their dependencies; see
+ * CMakeLists.txt. A library that cannot be opened reads "not found".
+ */
+static void
+loaded_library_versions(char *git2, size_t git2_size, char *archive, size_t archive_size)
+{
+	void (*git_version)(int *, int *, int *);
+	int (*archive_number)(void);
+	void *handle;
+
+	snprintf(git2, git2_size, "not found");
+	handle = dlopen(CAKE_LIBGIT2_SONAME, RTLD_LAZY | RTLD_LOCAL);
+	if (handle != NULL) {
+		*(void **)&git_version = dlsym(handle, "git_libgit2_version");
+		if (git_version != NULL) {
+			int major, minor, revision;
+
+			git_version(&major, &minor, &revision);
+			snprintf(git2, git2_size, "%d.%d.%d", major, minor, revision);
+		}
+		dlclose(handle);
+	}
+
+	snprintf(archive, archive_size, "not found");
+	handle = dlopen(CAKE_LIBARCHIVE_SONAME, RTLD_LAZY | RTLD_LOCAL);
+	if (handle != NULL) {
+		*(void **)&archive_number = dlsym(handle, "archive_version_number");
+		if (archive_number != NULL) {
+			int number = archive_number();
+
+			snprintf(archive, archive_size, "%d.%d.%d", number / 1000000, number / 1000 % 1000,
+			    number % 1000);
+		}
+		dlclose(handle);
+	}
+}
+
 static void
 check_libraries(struct security_check *check)
 {
@@ -470,16 +509,13 @@ check_libraries(struct security_check *check)
 		{ "pcre2", "", "10.42" },
 	};
 	size_t count = sizeof libraries / sizeof libraries[0];
-	int major, minor, revision, number, old = 0;
+	int old = 0;
 
 	snprintf(libraries[0].version, sizeof libraries[0].version, "%s", sqlite3_libversion());
 	snprintf(libraries[1].version, sizeof libraries[1].version, "%s", event_get_version());
 	snprintf(libraries[2].version, sizeof libraries[2].version, "%s", json_c_version());
-	git_libgit2_version(&major, &minor, &revision);
-	snprintf(libraries[3].version, sizeof libraries[3].version, "%d.%d.%d", major, minor, revision);
-	number = archive_version_number();
-	snprintf(libraries[4].version, sizeof libraries[4].version, "%d.%d.%d", number / 1000000,
-	    number / 1000 % 1000, number % 1000);
+	loaded_library_versions(libraries[3].version, sizeof libraries[3].version,
+	    libraries[4].version, sizeof libraries[4].version);
 	pcre2_config(PCRE2_CONFIG_VERSION, libraries[5].version);
 	libraries[5].version[strcspn(libraries[5].version, " ")] = '\0';
 

@@ -128,15 +128,37 @@ hook_usage(FILE *out)
 	return out == stdout ? EXIT_OK : EXIT_USAGE;
 }
 
+/* The hook's detection rules, loaded on first use. */
+struct rules_loader {
+	const char *config_path;	/* config whose watchdog.patterns apply, or NULL */
+	struct rules *rules;
+	int tried;
+};
+
+static const struct rules *
+load_rules_once(void *arg)
+{
+	struct rules_loader *loader = arg;
+	struct rules_options options = { NULL, loader->config_path };
+	char error[1024];
+
+	if (loader->tried)
+		return loader->rules;
+	loader->tried = 1;
+	loader->rules = rules_load(&options, error, sizeof error);
+	if (loader->rules == NULL)
+		fprintf(stderr, "cake hook: cannot load the detection rules: %s\n", error);
+	return loader->rules;
+}
+
 int
 cmd_hook(int argc, char **argv)
 {
 	struct cake_config config;
 	struct hook_context context;
 	struct hook_result result;
-	struct rules_options rules_options = { NULL, NULL };
+	struct rules_loader loader = { NULL, NULL, 0 };
 	char home[PATH_MAX], socket_path[PATH_MAX], error[512];
-	struct rules *rules;
 	size_t length;
 	char *input;
 
@@ -168,12 +190,9 @@ cmd_hook(int argc, char **argv)
 	    config.blocked_command_count, error, sizeof error);
 	if (context.gate == NULL)
 		fprintf(stderr, "cake hook: cannot build the command gate: %s\n", error);
-	if (config.source[0] != '\0')
-		rules_options.config_path = config.source;
-	rules = rules_load(&rules_options, error, sizeof error);
-	if (rules == NULL)
-		fprintf(stderr, "cake hook: cannot load the detection rules: %s\n", error);
-	context.rules = rules;
+	loader.config_path = config.source[0] != '\0' ? config.source : NULL;
+	context.load_rules = load_rules_once;
+	context.load_rules_arg = &loader;
 	if (home[0] != '\0' &&
 	    paths_join(socket_path, sizeof socket_path, home, HOOK_SOCKET_NAME) == 0)
 		context.socket_path = socket_path;
@@ -193,7 +212,7 @@ cmd_hook(int argc, char **argv)
 	fflush(stdout);
 
 	hook_result_free(&result);
-	rules_free(rules);
+	rules_free(loader.rules);
 	gate_free(context.gate);
 	config_free(&config);
 	return result.exit_status;

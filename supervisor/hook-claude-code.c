@@ -395,6 +395,14 @@ adapter_request(const char *event, struct json_object *input)
 	return request;
 }
 
+static const struct rules *
+context_rules(const struct hook_context *context)
+{
+	if (context->rules != NULL || context->load_rules == NULL)
+		return context->rules;
+	return context->load_rules(context->load_rules_arg);
+}
+
 /*
  * Classifies STDOUT and STDERR in this process. Returns 1 with the
  * rendered intervention in OUT when the strictness calls for one.
@@ -403,15 +411,16 @@ static int
 classify_output(const struct hook_context *context, const char *stdout_text,
     const char *stderr_text, int *detected, char *out, size_t size)
 {
+	const struct rules *rules = context_rules(context);
 	struct msg_detection detection;
 	const char *texts[2] = { stderr_text, stdout_text };
 
 	*detected = 0;
-	if (context->rules == NULL)
+	if (rules == NULL)
 		return 0;
 	for (int i = 0; i < 2 && !*detected; i++) {
 		if (texts[i] != NULL &&
-		    classify_text(context->rules, texts[i], strlen(texts[i]), &detection))
+		    classify_text(rules, texts[i], strlen(texts[i]), &detection))
 			*detected = 1;
 	}
 	if (!*detected || !controller_classify(context->strictness, &detection, 1))
@@ -437,7 +446,7 @@ answer_output(const struct hook_context *context, const char *event, struct json
 	    intervention, sizeof intervention);
 
 	/* Without a local detection no intervention is expected, so only pending ones are fetched. */
-	wait_ms = detected || context->rules == NULL ? context->max_latency_ms : 0;
+	wait_ms = detected || context_rules(context) == NULL ? context->max_latency_ms : 0;
 	request = adapter_request(event, input);
 	add_output(request, "stdout", stdout_text != NULL ? stdout_text : "");
 	add_output(request, "stderr", stderr_text != NULL ? stderr_text : "");

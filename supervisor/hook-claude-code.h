@@ -31,7 +31,14 @@ struct hook_context {
 	enum strictness strictness;
 	int max_latency_ms;		/* how long to wait for the pipeline's intervention */
 	struct gate *gate;		/* NULL: the gate could not be built */
-	const struct rules *rules;	/* NULL: no classification in this process */
+	const struct rules *rules;	/* NULL: loaded by load_rules when first needed */
+	/*
+	 * Loads the rules on first use, so PreToolUse, which never classifies,
+	 * skips the cost of compiling them. Returns NULL when they cannot be
+	 * loaded (then nothing is classified in this process). May be NULL.
+	 */
+	const struct rules *(*load_rules)(void *arg);
+	void *load_rules_arg;
 	const char *socket_path;	/* the adapter's socket, or NULL to never ask it */
 	const char *audit_home;		/* CAKE_HOME to audit every gate decision in, or NULL */
 };

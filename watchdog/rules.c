@@ -245,7 +245,7 @@ static int
 field_integer(struct rules_parse *parse, struct fy_node *value, long index, const char *field,
     int low, int high, int *out)
 {
-	double number;
+	double number = 0;
 
 	if (field_number(parse, value, index, field, low, high, &number) == -1)
 		return -1;
