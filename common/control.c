@@ -138,6 +138,7 @@ struct json_object *
 control_detection_json(const struct msg_detection *detection, const char *intervention)
 {
 	struct json_object *object = json_object_new_object();
+	char confidence[32];
 
 	json_object_object_add(object, "detected", json_object_new_boolean(detection != NULL));
 	if (detection == NULL) {
@@ -152,7 +153,9 @@ control_detection_json(const struct msg_detection *detection, const char *interv
 	json_object_object_add(object, "error_type", json_object_new_string(detection->error_type));
 	json_object_object_add(object, "severity",
 	    json_object_new_string(severity_name((enum severity)detection->severity)));
-	json_object_object_add(object, "confidence", json_object_new_double(detection->confidence));
+	/* Written as "0.95", not the nearest binary fraction "0.94999999999999996". */
+	snprintf(confidence, sizeof confidence, "%.4g", detection->confidence);
+	json_object_object_add(object, "confidence", json_object_new_double_s(detection->confidence, confidence));
 	json_object_object_add(object, "suggested_fix", json_object_new_string(detection->fix));
 	json_object_object_add(object, "intervention",
 	    intervention != NULL ? json_object_new_string(intervention) : NULL);

@@ -93,7 +93,6 @@ struct child {
 	time_t restart_times[RESTART_HISTORY];
 	int restart_count_window;
 	int backoff_ms;
-	int ever_ready;
 	char cause[96];			/* why the process last stopped: "exit 1", "hung: no heartbeat for 3 s" */
 
 	uint64_t exited_ns;		/* CLOCK_MONOTONIC time the previous instance was reaped */
@@ -648,7 +647,6 @@ child_ready(struct child *child)
 	struct supervisor *supervisor = child->supervisor;
 
 	child->state = CHILD_READY;
-	child->ever_ready = 1;
 	child->last_ack_ns = monotonic_ns();
 	if (child->exited_ns != 0)
 		log_info("%s ready (pid %ld), %.2f ms after its predecessor exited", child_name(child),
@@ -1261,9 +1259,35 @@ policy_restarts(enum restart_policy policy, int status)
 	return 0;
 }
 
-/* Marks CHILD failed for good and lets the controller react. */
+/*
+ * Exit statuses with which an adapter reports that it cannot run its agent
+ * at all (docs/adapters.md): bad arguments (64), an adapter failure (70),
+ * a command that cannot be executed (126) or found (127). Restarting
+ * cannot help.
+ */
+static int
+adapter_cannot_run(int status)
+{
+	if (!WIFEXITED(status))
+		return 0;
+	switch (WEXITSTATUS(status)) {
+	case 64:
+	case 70:
+	case 126:
+	case 127:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Marks CHILD failed for good and lets the controller react: a worker
+ * leaves CAKE degraded, an adapter escalates. When STOP is set the tree
+ * stops with EXIT_GAVE_UP, because there is no agent left to supervise.
+ */
 static void
-child_give_up(struct child *child, const char *why)
+child_give_up(struct child *child, const char *why, int stop)
 {
 	struct supervisor *supervisor = child->supervisor;
 
@@ -1275,9 +1299,8 @@ child_give_up(struct child *child, const char *why)
 	}
 
 	controller_transition(supervisor->controller, CONTROLLER_ESCALATING);
-	/* An adapter that never completed a handshake cannot work: stop instead of idling. */
-	if (!child->ever_ready) {
-		log_error("the adapter never became ready; stopping CAKE");
+	if (stop) {
+		log_error("no agent left to supervise; stopping CAKE");
 		supervisor_shutdown(supervisor, EXIT_GAVE_UP, STOP_TIMEOUT_DEFAULT, 0);
 	}
 }
@@ -1297,6 +1320,10 @@ child_schedule_restart(struct child *child, int status)
 	int delay_ms;
 	struct timeval delay;
 
+	if (child->role == ROLE_ADAPTER && adapter_cannot_run(status)) {
+		child_give_up(child, "it cannot run its agent", 1);
+		return;
+	}
 	if (!policy_restarts(policy->restart[child->role], status)) {
 		if (child->role == ROLE_ADAPTER && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 			log_info("the agent is done; stopping CAKE");
@@ -1310,7 +1337,8 @@ child_schedule_restart(struct child *child, int status)
 			    restart_policy_name(policy->restart[child->role]));
 			return;
 		}
-		child_give_up(child, "its restart policy is never");
+		/* An agent that failed under a policy that never restarts it is finished. */
+		child_give_up(child, "its restart policy does not restart it after a failure", 1);
 		return;
 	}
 
@@ -1327,7 +1355,8 @@ child_schedule_restart(struct child *child, int status)
 		char why[96];
 
 		snprintf(why, sizeof why, "%d restarts within %d s", recent, policy->restart_window_seconds);
-		child_give_up(child, why);
+		/* Stay up after a crash loop: status and health then show the failure to an operator. */
+		child_give_up(child, why, 0);
 		return;
 	}
 
@@ -1689,6 +1718,8 @@ status_json(struct supervisor *supervisor)
 
 	json_object_object_add(status, "status", json_object_new_string(overall));
 	json_object_object_add(status, "version", json_object_new_string(CAKE_VERSION));
+	json_object_object_add(status, "environment", supervisor->options->config->env[0] != '\0' ?
+	    json_object_new_string(supervisor->options->config->env) : NULL);
 	json_object_object_add(status, "adapter", json_object_new_string(supervisor->options->adapter_name));
 	json_object_object_add(status, "adapter_health", json_object_new_string(
 	    adapter->state == CHILD_READY ? adapter->health : state_names[adapter->state]));
@@ -2103,6 +2134,7 @@ supervisor_open_log(struct supervisor *supervisor)
 	return 0;
 }
 
+/* Returns 0, -2 when an HTTP port cannot be bound, or -1 for other failures. */
 static int
 supervisor_setup(struct supervisor *supervisor)
 {
@@ -2150,7 +2182,8 @@ supervisor_setup(struct supervisor *supervisor)
 	}
 	if (supervisor_listen(supervisor) < 0)
 		return -1;
-	return supervisor_http_start(supervisor);
+	/* A port in use is a setting to change, not an internal error. */
+	return supervisor_http_start(supervisor) < 0 ? -2 : 0;
 }
 
 static void
@@ -2226,11 +2259,13 @@ supervisor_main(const struct supervisor_options *options)
 		return EXIT_INTERNAL;
 	}
 
-	log_info("CAKE %s starting (pid %ld, protocol %d, CAKE_HOME %s, adapter %s)", CAKE_VERSION,
-	    (long)getpid(), CAKE_PROTO_VERSION, options->cake_home, options->adapter_name);
-	if (supervisor_setup(&supervisor) < 0) {
+	log_info("CAKE %s starting (pid %ld, protocol %d, CAKE_HOME %s, adapter %s, environment %s)",
+	    CAKE_VERSION, (long)getpid(), CAKE_PROTO_VERSION, options->cake_home, options->adapter_name,
+	    options->config->env[0] != '\0' ? options->config->env : "unset");
+	rc = supervisor_setup(&supervisor);
+	if (rc < 0) {
 		supervisor_teardown(&supervisor);
-		return EXIT_INTERNAL;
+		return rc == -2 ? EXIT_USAGE : EXIT_INTERNAL;
 	}
 	log_info("listening on %s", supervisor.socket_path);
 

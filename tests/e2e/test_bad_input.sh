@@ -79,4 +79,14 @@ check "audit --last shows the latest" file_contains audit.out "ls -la"
 check "verify without database exits 1" test $? -eq 1
 check "verify does not create the database" test ! -e "$CAKE_HOME/recall.db"
 
+# These start the tree, which creates the database, so they come last.
+"$CAKE" start --adapter=exec --health-port=0 --metrics-port=0 -- no-such-agent-command >missing.out 2>&1
+check "missing agent command exits 3" test $? -eq 3
+check "missing agent command is named" file_contains missing.out "no-such-agent-command"
+
+sed 's/restart: on-failure/restart: never/' cake_config.yaml >never.yaml
+"$CAKE" start --adapter=exec --config=never.yaml --health-port=0 --metrics-port=0 -- sh -c 'exit 1' >never.out 2>&1
+check "failed agent under policy never exits 3" test $? -eq 3
+check "failed agent is logged as giving up" file_contains never.out "adapter gave up"
+
 e2e_finish

@@ -184,8 +184,21 @@ Test(rules, module_not_found_import_error)
 {
 	struct msg_detection detection;
 
-	cr_assert_eq(match_line(NULL, "ImportError: No module named 'yaml'", &detection), 1);
-	cr_assert_str_eq(detection.fix, "pip install yaml");
+	cr_assert_eq(match_line(NULL, "ImportError: No module named 'toml'", &detection), 1);
+	cr_assert_str_eq(detection.fix, "pip install toml");
+}
+
+Test(rules, module_installed_under_other_name)
+{
+	struct msg_detection detection;
+
+	cr_assert_eq(match_line(NULL, "ModuleNotFoundError: No module named 'yaml'", &detection), 1);
+	cr_assert_str_eq(detection.rule_id, "python.module_not_found.yaml");
+	cr_assert_str_eq(detection.fix, "pip install PyYAML");
+	cr_assert_eq(match_line(NULL, "ModuleNotFoundError: No module named 'cv2'", &detection), 1);
+	cr_assert_str_eq(detection.fix, "pip install opencv-python");
+	cr_assert_eq(match_line(NULL, "ModuleNotFoundError: No module named 'yamllint'", &detection), 1);
+	cr_assert_str_eq(detection.fix, "pip install yamllint");
 }
 
 Test(rules, submodule_not_found)
