@@ -116,6 +116,8 @@ hook_load_config(struct cake_config *config, char *home, size_t home_size)
 		fprintf(stderr, "cake hook: %s\n", error);
 	if (paths_cake_home(home, home_size) == -1)
 		home[0] = '\0';
+	else if (config_resolve_paths(config, home) == -1)
+		fprintf(stderr, "cake hook: CAKE_HOME %s is too long for the database path\n", home);
 }
 
 static int
@@ -196,8 +198,10 @@ cmd_hook(int argc, char **argv)
 	if (home[0] != '\0' &&
 	    paths_join(socket_path, sizeof socket_path, home, HOOK_SOCKET_NAME) == 0)
 		context.socket_path = socket_path;
-	if (config.audit_all_commands && home[0] != '\0')
+	if (config.audit_all_commands && home[0] != '\0') {
 		context.audit_home = home;
+		context.database_path = config.database_path;
+	}
 
 	hook_answer(&context, input, length, &result);
 	free(input);

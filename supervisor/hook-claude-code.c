@@ -25,6 +25,7 @@
 #include "gate.h"
 #include "hook-claude-code.h"
 #include "operator/voice.h"
+#include "recall/store.h"
 
 /* Time the adapter gets to answer beyond the wait it was given. */
 #define ADAPTER_SLACK_MS 2000
@@ -530,16 +531,69 @@ audit_decision(const struct hook_context *context, const char *command, const st
 		    context->audit_home, strerror(errno));
 }
 
+/*
+ * Builds the pattern violation for an audited gate decision, or returns NULL
+ * when auditing is off: {"type": rule id or "gate.allow", "prevented": bool,
+ * "details": "COMMAND: reason"}.
+ */
+static struct json_object *
+violation_json(const struct hook_context *context, const char *command,
+    const struct gate_decision *decision)
+{
+	struct json_object *violation;
+	char details[1024];
+
+	if (context->audit_home == NULL)
+		return NULL;
+	if (decision->verdict == GATE_ALLOW)
+		snprintf(details, sizeof details, "%s: no rule matched", command);
+	else
+		snprintf(details, sizeof details, "%s: %s", command, decision->reason);
+
+	violation = json_object_new_object();
+	json_object_object_add(violation, "type", json_object_new_string(
+	    decision->verdict == GATE_ALLOW ? "gate.allow" : decision->rule_id));
+	json_object_object_add(violation, "prevented", json_object_new_boolean(decision->verdict == GATE_DENY));
+	json_object_object_add(violation, "details", json_object_new_string(details));
+	return violation;
+}
+
+/*
+ * Writes VIOLATION into recall.db from this process. Only used when no
+ * adapter answered, so no recall worker is running to write it; a database
+ * that does not exist yet is left alone.
+ */
+static void
+record_violation_locally(const struct hook_context *context, struct json_object *violation)
+{
+	struct json_object *prevented;
+	char error[512];
+	sqlite3 *db;
+
+	if (context->database_path == NULL || access(context->database_path, F_OK) != 0)
+		return;
+	if (store_open(context->database_path, &db, error, sizeof error) < 0) {
+		fprintf(stderr, "cake hook: %s\n", error);
+		return;
+	}
+	json_object_object_get_ex(violation, "prevented", &prevented);
+	if (store_record_violation(db, member_string(violation, "type"), member_string(violation, "details"),
+	    json_object_get_boolean(prevented), time(NULL), error, sizeof error) < 0)
+		fprintf(stderr, "cake hook: cannot record the violation in %s: %s\n",
+		    context->database_path, error);
+	sqlite3_close(db);
+}
+
 static void
 answer_pre_tool_use(const struct hook_context *context, struct json_object *input,
     struct hook_result *result)
 {
 	struct gate_decision decision;
 	struct adapter_reply reply;
-	struct json_object *tool_input, *request, *answer = NULL;
+	struct json_object *tool_input, *request, *answer = NULL, *violation = NULL;
 	const char *tool, *command, *cwd;
 	char reason[2048];
-	int denied = 0, warned = 0;
+	int denied = 0, warned = 0, called;
 
 	tool = member_string(input, "tool_name");
 	if (tool != NULL && strcmp(tool, "Bash") == 0) {
@@ -563,6 +617,7 @@ answer_pre_tool_use(const struct hook_context *context, struct json_object *inpu
 				warned = !denied;
 			}
 			audit_decision(context, command, &decision);
+			violation = violation_json(context, command, &decision);
 		}
 		if (denied)
 			answer = deny_answer(reason);
@@ -571,11 +626,17 @@ answer_pre_tool_use(const struct hook_context *context, struct json_object *inpu
 	request = adapter_request("PreToolUse", input);
 	if (denied || warned)
 		json_object_object_add(request, "gate", json_object_new_string(reason));
-	if (adapter_call(context, request, 0, &reply, result) == 1) {
+	if (violation != NULL)
+		json_object_object_add(request, "violation", json_object_get(violation));
+	called = adapter_call(context, request, 0, &reply, result);
+	if (called == 1) {
 		if (reply.stop != NULL)
 			answer = stop_answer(answer, reply.stop);
 		adapter_reply_free(&reply);
+	} else if (called == 0 && violation != NULL) {
+		record_violation_locally(context, violation);
 	}
+	json_object_put(violation);
 	json_object_put(request);
 	if (answer != NULL)
 		set_output(result, answer);

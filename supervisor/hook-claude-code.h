@@ -41,6 +41,12 @@ struct hook_context {
 	void *load_rules_arg;
 	const char *socket_path;	/* the adapter's socket, or NULL to never ask it */
 	const char *audit_home;		/* CAKE_HOME to audit every gate decision in, or NULL */
+	/*
+	 * recall.db, where an audited gate decision is written as a pattern
+	 * violation when no adapter answers (so no recall worker runs). NULL:
+	 * such decisions reach the audit log only.
+	 */
+	const char *database_path;
 };
 
 struct hook_result {

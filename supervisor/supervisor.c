@@ -1066,6 +1066,40 @@ child_channel_read_cb(struct bufferevent *bev, void *arg)
 
 /* ---- the adapter ---- */
 
+/*
+ * Records "violation TYPE PREVENTED DETAILS" from the adapter in recall.db
+ * through the recall worker. A violation sent while recall restarts is
+ * logged, not kept.
+ */
+static void
+adapter_violation(struct child *child, char *rest)
+{
+	struct supervisor *supervisor = child->supervisor;
+	struct msg_violation violation;
+	char *prevented, *details;
+
+	prevented = strchr(rest, ' ');
+	if (prevented == NULL) {
+		log_warn("adapter sent a violation without PREVENTED and DETAILS; ignoring it");
+		return;
+	}
+	*prevented++ = '\0';
+	details = strchr(prevented, ' ');
+	if (details != NULL)
+		*details++ = '\0';
+
+	memset(&violation, 0, sizeof violation);
+	snprintf(violation.pattern_type, sizeof violation.pattern_type, "%s", rest);
+	snprintf(violation.details, sizeof violation.details, "%s", details != NULL ? details : "");
+	violation.prevented = strcmp(prevented, "1") == 0;
+	log_at(LOG_LEVEL_INFO, "adapter", "violation %s (%s): %s", violation.pattern_type,
+	    violation.prevented ? "prevented" : "allowed", violation.details);
+	if (child_send(&supervisor->children[ROLE_RECALL], MSG_RECALL_VIOLATION, ++supervisor->next_id,
+	    &violation, sizeof violation) < 0)
+		log_warn("violation %s is not recorded in recall.db: the recall worker is not ready",
+		    violation.pattern_type);
+}
+
 static void
 adapter_line(struct child *child, char *line)
 {
@@ -1126,6 +1160,8 @@ adapter_line(struct child *child, char *line)
 		char *reason = strchr(rest, ' ');
 
 		pipeline_delivered(supervisor, strtoull(rest, NULL, 10), reason ? reason + 1 : "no reason given");
+	} else if (strcmp(verb, "violation") == 0) {
+		adapter_violation(child, rest);
 	} else if (strcmp(verb, "pong") == 0) {
 		child->heartbeat_acked = strtoull(rest, NULL, 10);
 		child->last_ack_ns = monotonic_ns();

@@ -371,6 +371,14 @@ client_request(struct claude_adapter *adapter, struct hook_client *client, char 
 	text = member_string(request, "gate");
 	if (text[0] != '\0')
 		cake_adapter_log(adapter->channel, CAKE_ADAPTER_WARN, "%s", text);
+	if (json_object_object_get_ex(request, "violation", &value) &&
+	    json_object_is_type(value, json_type_object)) {
+		struct json_object *prevented;
+
+		json_object_object_get_ex(value, "prevented", &prevented);
+		cake_adapter_violation(adapter->channel, member_string(value, "type"),
+		    json_object_get_boolean(prevented), "%s", member_string(value, "details"));
+	}
 	for (int stream = 0; stream < 2; stream++) {
 		text = member_string(request, stream == 0 ? "stdout" : "stderr");
 		output_queue_text(adapter, stream, text, strlen(text));

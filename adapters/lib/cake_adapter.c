@@ -552,6 +552,24 @@ cake_adapter_exit_status(int wait_status)
 	return WEXITSTATUS(wait_status);
 }
 
+int
+cake_adapter_violation(struct cake_adapter *adapter, const char *type, int prevented,
+    const char *format, ...)
+{
+	char head[160];
+	va_list ap;
+	int result;
+
+	if (!is_word(type) || snprintf(head, sizeof head, "%s %d", type, prevented ? 1 : 0) >= (int)sizeof head) {
+		errno = EINVAL;
+		return -1;
+	}
+	va_start(ap, format);
+	result = send_text_va(adapter, "violation", head, format, ap);
+	va_end(ap);
+	return result;
+}
+
 static int signal_write_fd = -1;
 
 static void

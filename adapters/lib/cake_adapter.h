@@ -134,6 +134,15 @@ int cake_adapter_failed(struct cake_adapter *adapter, const char *id,
     const char *format, ...) __attribute__((format(printf, 3, 4)));
 
 /*
+ * Sends "violation TYPE PREVENTED DETAILS": an action of the agent that a
+ * rule matched, for the pattern_violations table of recall.db. TYPE is one
+ * word (a gate rule id such as "git.push.force"), PREVENTED is 1 when the
+ * action was blocked, DETAILS is formatted like printf.
+ */
+int cake_adapter_violation(struct cake_adapter *adapter, const char *type, int prevented,
+    const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+/*
  * Converts a wait status from waitpid() into the adapter's exit status:
  * the agent's exit code, or 128+N when the agent died of signal N.
  */
