@@ -665,7 +665,7 @@ Test(rules, signature_ignores_file_for_module)
 	cr_assert_str_eq(first.detections[0].signature, second.detections[0].signature);
 }
 
-/* The brief's single lines: each must be classified by itself. */
+/* Error lines quoted on their own, without the output around them, must each be classified. */
 Test(rules, single_line_classification)
 {
 	static const struct {
