@@ -32,6 +32,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "cmd.h"
 #include "control.h"
 #include "controller.h"
@@ -1928,6 +1929,33 @@ control_analyze(struct control_client *client, struct json_object *request)
 		control_client_reply(client, control_error("cannot reach the watchdog; try again"));
 }
 
+/*
+ * Logs a stop or restart request with the uid and pid of the client that
+ * sent it (SO_PEERCRED), and appends it to the audit log when
+ * safety.audit_all_commands is on.
+ */
+static void
+control_audit(struct control_client *client, const char *action, int timeout, int force)
+{
+	struct supervisor *supervisor = client->supervisor;
+	struct ucred peer;
+	socklen_t length = sizeof peer;
+	char details[128];
+
+	if (getsockopt(bufferevent_getfd(client->bev), SOL_SOCKET, SO_PEERCRED, &peer, &length) < 0) {
+		peer.uid = (uid_t)-1;
+		peer.pid = 0;
+	}
+	snprintf(details, sizeof details, "%s, timeout %d s, requested by uid %ld pid %ld",
+	    force ? "forced" : "graceful", timeout, (long)peer.uid, (long)peer.pid);
+	log_info("%s requested over the control socket (%s)", action, details);
+
+	if (!supervisor->options->config->audit_all_commands)
+		return;
+	if (audit_append(supervisor->options->cake_home, "control", action, "cake", "accepted", details) < 0)
+		log_error("cannot append the %s request to the audit log: %s", action, strerror(errno));
+}
+
 /* Reads "timeout" (seconds, 1-3600) and "force" of a stop or restart request. */
 static void
 control_stop_options(struct json_object *request, int *timeout, int *force)
@@ -1955,7 +1983,7 @@ control_stop(struct control_client *client, struct json_object *request)
 	json_object_object_add(reply, "ok", json_object_new_boolean(1));
 	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
 	control_client_reply(client, reply);
-	log_info("stop requested over the control socket");
+	control_audit(client, "stop", timeout, force);
 	supervisor_shutdown(client->supervisor, EXIT_OK, timeout, force);
 }
 
@@ -1975,7 +2003,7 @@ control_restart(struct control_client *client, struct json_object *request)
 	json_object_object_add(reply, "ok", json_object_new_boolean(1));
 	json_object_object_add(reply, "pid", json_object_new_int(getpid()));
 	control_client_reply(client, reply);
-	log_info("restart requested over the control socket");
+	control_audit(client, "restart", timeout, force);
 	supervisor_restart(client->supervisor, timeout, force);
 }
 

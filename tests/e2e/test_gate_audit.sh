@@ -42,5 +42,8 @@ check "audit log has every decision" test "$(grep -c '"actor":"gate"' "$CAKE_HOM
 "$CAKE" stop >/dev/null 2>&1
 wait "$E2E_START_PID"
 check "stop exits 0" test $? -eq 0
+check "audit log records the stop and who asked" \
+	grep -q '"actor":"control","action":"stop","target":"cake","decision":"accepted","details":"graceful, timeout 30 s, requested by uid' \
+	"$CAKE_HOME/audit.log"
 
 e2e_finish
