@@ -12,7 +12,8 @@
 #
 # The pinned @anthropic-ai/claude-code (tests/claude/claude-code-version) is
 # installed with npm into a cache directory reused between runs. When npm
-# cannot reach its registry the test prints SKIP and exits 0.
+# cannot reach its registry the test prints SKIP and exits 77, which ctest
+# reports as skipped.
 source "$(dirname "$0")/lib.sh"
 
 CLAUDE_DIR=$(cd "$(dirname "$0")/../claude" && pwd)
@@ -21,20 +22,20 @@ NPM_CACHE_DIR=${CAKE_TEST_NPM_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/cake-test-npm
 CLAUDE_BIN=$NPM_CACHE_DIR/node_modules/.bin/claude
 
 # install_claude: installs the pinned CLI unless the cache has it. Prints
-# SKIP and exits 0 when the registry cannot be reached.
+# SKIP and exits 77 when the registry cannot be reached.
 install_claude() {
 	if [[ -x $CLAUDE_BIN ]] && "$CLAUDE_BIN" --version 2>/dev/null | grep -qF "$CLAUDE_CODE_VERSION"; then
 		return
 	fi
 	if ! command -v npm >/dev/null; then
 		echo "SKIP: npm is not installed, so @anthropic-ai/claude-code@$CLAUDE_CODE_VERSION cannot be installed"
-		exit 0
+		exit 77
 	fi
 	mkdir -p "$NPM_CACHE_DIR"
 	if ! npm view "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" version >"$NPM_CACHE_DIR/view.log" 2>&1; then
 		echo "SKIP: the npm registry cannot be reached:"
 		tail -5 "$NPM_CACHE_DIR/view.log"
-		exit 0
+		exit 77
 	fi
 	if ! npm install --no-audit --no-fund --prefix "$NPM_CACHE_DIR" \
 		"@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >"$NPM_CACHE_DIR/install.log" 2>&1; then
