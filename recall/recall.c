@@ -108,7 +108,7 @@ recall_free(struct recall *recall)
 	if (recall->cleanup_timer != NULL)
 		event_free(recall->cleanup_timer);
 	if (recall->db != NULL)
-		sqlite3_close(recall->db);
+		store_close(recall->db);
 	memory_clear(recall);
 	free(recall);
 }
@@ -144,7 +144,7 @@ recall_disconnect(struct recall *recall, const char *reason)
 {
 	log_failure(recall, reason);
 	if (recall->db != NULL)
-		sqlite3_close(recall->db);
+		store_close(recall->db);
 	recall->db = NULL;
 }
 
@@ -224,13 +224,13 @@ open_database(struct recall *recall, char *error, size_t error_size)
 	sqlite3_wal_autocheckpoint(db, 0);
 
 	if (upgrade_schema(recall, db, error, error_size) == -1) {
-		sqlite3_close(db);
+		store_close(db);
 		return -1;
 	}
 	if (stat(recall->path, &st) == -1) {
 		snprintf(error, error_size, "database %s disappeared after opening: %s",
 		    recall->path, strerror(errno));
-		sqlite3_close(db);
+		store_close(db);
 		return -1;
 	}
 	recall->db = db;

@@ -266,6 +266,21 @@ store_open(const char *path, sqlite3 **db, char *error, size_t error_size)
 		sqlite3_close(handle);
 		return -1;
 	}
+	/*
+	 * Inside BEGIN, SQLite copies the pages that a write statement changes
+	 * into a statement journal, so it can undo that statement alone. By
+	 * default the journal is one 64 KiB buffer that spills to a temporary
+	 * file, and in bench/recall glibc returned that buffer to the kernel
+	 * (two brk calls) on every record. In memory it grows in 1 KiB pieces
+	 * (memjournal.c, SQLite 3.40). Sorts and temporary tables also stay in
+	 * memory, and the store's queries keep both small.
+	 */
+	if (exec_sql(handle, "PRAGMA temp_store = MEMORY") == -1) {
+		set_error(error, error_size, "failed to set temp_store on database %s: %s",
+		    path, sqlite3_errmsg(handle));
+		sqlite3_close(handle);
+		return -1;
+	}
 	if (exec_sql(handle, "PRAGMA foreign_keys = ON") == -1) {
 		set_error(error, error_size, "failed to enable foreign keys on database %s: %s",
 		    path, sqlite3_errmsg(handle));
@@ -742,6 +757,68 @@ sleep_ms(int milliseconds)
 		;
 }
 
+/*
+ * Finds the prepared statement of SQL on DB, or prepares it on first use.
+ * The connection's own list of statements is the cache, so a statement with
+ * the same text that is not running is reused. Every caller hands it back
+ * with release_statement, and store_close finalizes it. Returns NULL, with
+ * the error in DB, when SQL does not prepare.
+ */
+static sqlite3_stmt *
+cached_statement(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt = NULL;
+	const char *text;
+
+	while ((stmt = sqlite3_next_stmt(db, stmt)) != NULL) {
+		text = sqlite3_sql(stmt);
+		if (text != NULL && !sqlite3_stmt_busy(stmt) && strcmp(text, sql) == 0)
+			return stmt;
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
+		return NULL;
+	return stmt;
+}
+
+/*
+ * Resets STMT for its next use and drops its bindings, which may point into
+ * the caller's buffers. As after sqlite3_finalize, the connection keeps the
+ * error of the last step.
+ */
+static void
+release_statement(sqlite3_stmt *stmt)
+{
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+}
+
+/* Runs SQL, which has no parameters and returns no row, as a cached statement. Returns 0 or -1. */
+static int
+run_cached(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	stmt = cached_statement(db, sql);
+	if (stmt == NULL)
+		return -1;
+	rc = sqlite3_step(stmt);
+	release_statement(stmt);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void
+store_close(sqlite3 *db)
+{
+	sqlite3_stmt *stmt;
+
+	if (db == NULL)
+		return;
+	while ((stmt = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(stmt);
+	sqlite3_close(db);
+}
+
 typedef int (*transaction_body)(sqlite3 *db, void *arg, char *error, size_t error_size);
 
 /*
@@ -759,12 +836,12 @@ run_transaction(sqlite3 *db, const char *what, transaction_body body, void *arg,
 	int rc;
 
 	for (int attempt = 1;; attempt++) {
-		if (exec_sql(db, "BEGIN IMMEDIATE") == -1) {
+		if (run_cached(db, "BEGIN IMMEDIATE") == -1) {
 			set_error(error, error_size, "failed to start %s: %s", what, sqlite3_errmsg(db));
 			rc = STORE_ERROR;
 		} else {
 			rc = body(db, arg, error, error_size);
-			if (rc == 0 && exec_sql(db, "COMMIT") == -1) {
+			if (rc == 0 && run_cached(db, "COMMIT") == -1) {
 				set_error(error, error_size, "failed to commit %s: %s", what,
 				    sqlite3_errmsg(db));
 				rc = STORE_ERROR;
@@ -827,10 +904,10 @@ processed_find(sqlite3 *db, const struct store_record_request *request, struct s
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT occurrence_count, intervention_count"
+	stmt = cached_statement(db, "SELECT occurrence_count, intervention_count"
 	    " FROM processed_messages"
-	    " WHERE message_id = ?1 AND error_signature = ?2 AND arrived_ns = ?3", -1, &stmt,
-	    NULL) != SQLITE_OK)
+	    " WHERE message_id = ?1 AND error_signature = ?2 AND arrived_ns = ?3");
+	if (stmt == NULL)
 		return -1;
 	bind_message_key(stmt, request);
 	rc = sqlite3_step(stmt);
@@ -838,7 +915,7 @@ processed_find(sqlite3 *db, const struct store_record_request *request, struct s
 		counts->occurrence_count = sqlite3_column_int(stmt, 0);
 		counts->intervention_count = sqlite3_column_int(stmt, 1);
 	}
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -852,16 +929,17 @@ processed_insert(sqlite3 *db, const struct store_record_request *request,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO processed_messages (message_id, error_signature,"
+	stmt = cached_statement(db, "INSERT INTO processed_messages (message_id, error_signature,"
 	    " arrived_ns, occurrence_count, intervention_count, processed_at)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1, &stmt, NULL) != SQLITE_OK)
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	if (stmt == NULL)
 		return -1;
 	bind_message_key(stmt, request);
 	sqlite3_bind_int(stmt, 4, counts->occurrence_count);
 	sqlite3_bind_int(stmt, 5, counts->intervention_count);
 	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)request->now);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -873,7 +951,8 @@ upsert_row(sqlite3 *db, const struct store_record_request *request, struct store
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, record_sql, -1, &stmt, NULL) != SQLITE_OK)
+	stmt = cached_statement(db, record_sql);
+	if (stmt == NULL)
 		return -1;
 	sqlite3_bind_text(stmt, 1, detection->signature, SIGNATURE_HEX_LEN, SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 2, detection->error_type,
@@ -901,7 +980,7 @@ upsert_row(sqlite3 *db, const struct store_record_request *request, struct store
 		counts->intervention_count = sqlite3_column_int(stmt, 1);
 		rc = sqlite3_step(stmt);
 	}
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1000,8 +1079,9 @@ store_lookup(sqlite3 *db, const char *signature, time_t now, struct store_counts
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT occurrence_count, intervention_count FROM error_memory"
-	    " WHERE error_signature = ?1 AND expires_at > ?2", -1, &stmt, NULL) != SQLITE_OK) {
+	stmt = cached_statement(db, "SELECT occurrence_count, intervention_count FROM error_memory"
+	    " WHERE error_signature = ?1 AND expires_at > ?2");
+	if (stmt == NULL) {
 		set_error(error, error_size, "failed to look up signature %s: %s", signature,
 		    sqlite3_errmsg(db));
 		return STORE_ERROR;
@@ -1014,7 +1094,7 @@ store_lookup(sqlite3 *db, const char *signature, time_t now, struct store_counts
 		counts->intervention_count = sqlite3_column_int(stmt, 1);
 		counts->duplicate = 0;
 	}
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 
 	if (rc == SQLITE_ROW)
 		return 1;
@@ -1077,7 +1157,8 @@ store_find_similar(sqlite3 *db, const char *error_type, const char *file_path, t
 	int failed;
 
 	for (size_t i = has_file ? 0 : 1; i < NITEMS(queries) && count < max; i++) {
-		if (sqlite3_prepare_v2(db, queries[i], -1, &stmt, NULL) != SQLITE_OK) {
+		stmt = cached_statement(db, queries[i]);
+		if (stmt == NULL) {
 			set_error(error, error_size, "failed to look up %s errors: %s", error_type,
 			    sqlite3_errmsg(db));
 			return STORE_ERROR;
@@ -1093,7 +1174,7 @@ store_find_similar(sqlite3 *db, const char *error_type, const char *file_path, t
 		if (failed)
 			set_error(error, error_size, "failed to look up %s errors: %s", error_type,
 			    sqlite3_errmsg(db));
-		sqlite3_finalize(stmt);
+		release_statement(stmt);
 		if (failed)
 			return STORE_ERROR;
 	}
@@ -1112,9 +1193,10 @@ mark_intervention_body(sqlite3 *db, void *arg, char *error, size_t error_size)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "UPDATE error_memory SET intervention_count ="
+	stmt = cached_statement(db, "UPDATE error_memory SET intervention_count ="
 	    " intervention_count + 1, last_intervention = ?2"
-	    " WHERE error_signature = ?1 AND expires_at > ?2", -1, &stmt, NULL) != SQLITE_OK) {
+	    " WHERE error_signature = ?1 AND expires_at > ?2");
+	if (stmt == NULL) {
 		set_error(error, error_size, "failed to count intervention for signature %s: %s",
 		    call->signature, sqlite3_errmsg(db));
 		return STORE_ERROR;
@@ -1122,7 +1204,7 @@ mark_intervention_body(sqlite3 *db, void *arg, char *error, size_t error_size)
 	sqlite3_bind_text(stmt, 1, call->signature, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, (sqlite3_int64)call->now);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 	if (rc != SQLITE_DONE) {
 		set_error(error, error_size, "failed to count intervention for signature %s: %s",
 		    call->signature, sqlite3_errmsg(db));
@@ -1160,8 +1242,9 @@ violation_body(sqlite3 *db, void *arg, char *error, size_t error_size)
 	sqlite3_stmt *stmt;
 	int rc = SQLITE_ERROR;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO pattern_violations (pattern_type, details,"
-	    " timestamp, prevented) VALUES (?1, ?2, ?3, ?4)", -1, &stmt, NULL) == SQLITE_OK) {
+	stmt = cached_statement(db, "INSERT INTO pattern_violations (pattern_type, details,"
+	    " timestamp, prevented) VALUES (?1, ?2, ?3, ?4)");
+	if (stmt != NULL) {
 		sqlite3_bind_text(stmt, 1, call->pattern_type, -1, SQLITE_STATIC);
 		if (call->details != NULL && call->details[0] != '\0')
 			sqlite3_bind_text(stmt, 2, call->details, -1, SQLITE_STATIC);
@@ -1170,7 +1253,7 @@ violation_body(sqlite3 *db, void *arg, char *error, size_t error_size)
 		sqlite3_bind_int64(stmt, 3, (sqlite3_int64)call->now);
 		sqlite3_bind_int(stmt, 4, call->prevented);
 		rc = sqlite3_step(stmt);
-		sqlite3_finalize(stmt);
+		release_statement(stmt);
 	}
 	if (rc != SQLITE_DONE) {
 		set_error(error, error_size, "failed to record %s violation: %s", call->pattern_type,
@@ -1211,29 +1294,30 @@ cleanup_body(sqlite3 *db, void *arg, char *error, size_t error_size)
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM error_memory WHERE expires_at <= ?1", -1, &stmt,
-	    NULL) != SQLITE_OK) {
+	stmt = cached_statement(db, "DELETE FROM error_memory WHERE expires_at <= ?1");
+	if (stmt == NULL) {
 		set_error(error, error_size, "failed to delete expired rows: %s", sqlite3_errmsg(db));
 		return STORE_ERROR;
 	}
 	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)call->now);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 	if (rc != SQLITE_DONE) {
 		set_error(error, error_size, "failed to delete expired rows: %s", sqlite3_errmsg(db));
 		return STORE_ERROR;
 	}
 	call->removed = sqlite3_changes(db);
 
-	if (sqlite3_prepare_v2(db, "DELETE FROM processed_messages WHERE rowid <="
-	    " (SELECT max(rowid) FROM processed_messages) - ?1", -1, &stmt, NULL) != SQLITE_OK) {
+	stmt = cached_statement(db, "DELETE FROM processed_messages WHERE rowid <="
+	    " (SELECT max(rowid) FROM processed_messages) - ?1");
+	if (stmt == NULL) {
 		set_error(error, error_size, "failed to trim processed_messages: %s",
 		    sqlite3_errmsg(db));
 		return STORE_ERROR;
 	}
 	sqlite3_bind_int(stmt, 1, STORE_PROCESSED_KEEP);
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	release_statement(stmt);
 	if (rc != SQLITE_DONE) {
 		set_error(error, error_size, "failed to trim processed_messages: %s",
 		    sqlite3_errmsg(db));

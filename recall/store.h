@@ -58,10 +58,19 @@ struct store_similar {
 
 /*
  * Opens (creating if needed) the database at PATH with WAL mode,
- * synchronous=NORMAL and a 5 s busy timeout. Creates the parent directory.
- * Returns 0, or -1 with a message.
+ * synchronous=NORMAL, temp_store=MEMORY and a 5 s busy timeout. Creates
+ * the parent directory. Returns 0, or -1 with a message.
  */
 int store_open(const char *path, sqlite3 **db, char *error, size_t error_size);
+
+/*
+ * Finalizes every statement still prepared on DB, then closes it. The
+ * functions from store_record on keep their prepared statements on the
+ * connection between calls, and sqlite3_close fails while one remains, so a
+ * connection that called them must be closed with store_close. DB may be
+ * NULL.
+ */
+void store_close(sqlite3 *db);
 
 /*
  * Applies the pending migrations, printing one line per migration to OUT:

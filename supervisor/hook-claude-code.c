@@ -581,7 +581,7 @@ record_violation_locally(const struct hook_context *context, struct json_object 
 	    json_object_get_boolean(prevented), time(NULL), error, sizeof error) < 0)
 		fprintf(stderr, "cake hook: cannot record the violation in %s: %s\n",
 		    context->database_path, error);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 static void

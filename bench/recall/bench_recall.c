@@ -152,7 +152,7 @@ run(const char *directory, long rows)
 
 	report("record + lookup", rows, record_lookup, SAMPLES);
 	report("find similar (8 rows)", rows, similar, SAMPLES);
-	sqlite3_close(db);
+	store_close(db);
 	unlink(path);
 }
 

@@ -226,7 +226,7 @@ Test(store, upgrade_fresh_applies_all)
 
 	cr_assert_str_eq(capture.text, UPGRADE_OUTPUT);
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, upgrade_again_applies_none)
@@ -238,7 +238,7 @@ Test(store, upgrade_again_applies_none)
 
 	make_detection(&detection, 'a');
 	record(db, &detection, 24);
-	sqlite3_close(db);
+	store_close(db);
 
 	db = open_store();
 	capture_start(&capture);
@@ -249,7 +249,7 @@ Test(store, upgrade_again_applies_none)
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM schema_version"), 3);
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, version_before_and_after)
@@ -259,12 +259,12 @@ Test(store, version_before_and_after)
 
 	cr_assert_eq(store_version(db, version, sizeof version), 0);
 	cr_assert_str_eq(version, "");
-	sqlite3_close(db);
+	store_close(db);
 
 	db = open_upgraded();
 	cr_assert_eq(store_version(db, version, sizeof version), 0);
 	cr_assert_str_eq(version, "003");
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, schema_column_counts)
@@ -274,7 +274,7 @@ Test(store, schema_column_counts)
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('error_memory')"), 14);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('pattern_violations')"), 5);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM pragma_table_info('processed_messages')"), 6);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, upgrade_failure_rolls_back)
@@ -298,7 +298,7 @@ Test(store, upgrade_failure_rolls_back)
 	cr_assert_eq(store_version(db, version, sizeof version), 0);
 	cr_assert_str_eq(version, "");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, upgrade_failure_keeps_earlier)
@@ -324,7 +324,7 @@ Test(store, upgrade_failure_keeps_earlier)
 	cr_assert_eq(store_version(db, version, sizeof version), 0);
 	cr_assert_str_eq(version, "002");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, upgrade_rejects_newer_database)
@@ -342,7 +342,7 @@ Test(store, upgrade_rejects_newer_database)
 	assert_contains(error, "999 is newer");
 	cr_assert_str_eq(capture.text, "");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_passes_after_upgrade)
@@ -354,7 +354,7 @@ Test(store, verify_passes_after_upgrade)
 
 	cr_assert_str_eq(capture.text, VERIFY_PASSED_OUTPUT);
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_dropped_index)
@@ -371,7 +371,7 @@ Test(store, verify_dropped_index)
 	cr_assert_null(strstr(capture.text, "Indexes created"));
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_missing_table)
@@ -386,7 +386,7 @@ Test(store, verify_missing_table)
 	    " version 003 is recorded; move the database aside and run `cake db upgrade`\n");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_missing_column)
@@ -401,7 +401,7 @@ Test(store, verify_missing_column)
 	    "\u2717 error_memory has 13 columns, expected 14 (missing: severity)\n");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_unexpected_column)
@@ -415,7 +415,7 @@ Test(store, verify_unexpected_column)
 	assert_contains(capture.text,
 	    "\u2717 pattern_violations has 6 columns, expected 5 (unexpected: source)\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_journal_mode_delete)
@@ -424,7 +424,7 @@ Test(store, verify_journal_mode_delete)
 	sqlite3 *db = open_upgraded();
 	char mode[16];
 
-	sqlite3_close(db);
+	store_close(db);
 	db = open_raw();
 	query_text(db, "PRAGMA journal_mode = DELETE", mode, sizeof mode);
 	cr_assert_str_eq(mode, "delete");
@@ -434,7 +434,7 @@ Test(store, verify_journal_mode_delete)
 	assert_contains(capture.text, "\u2717 WAL mode disabled (journal_mode=delete)\n");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_old_version)
@@ -452,7 +452,7 @@ Test(store, verify_old_version)
 	assert_contains(capture.text,
 	    "\u2717 Schema version 002, latest is 003; run `cake db upgrade`\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_newer_version)
@@ -469,7 +469,7 @@ Test(store, verify_newer_version)
 	assert_contains(capture.text,
 	    "\u2717 Schema version 999 is newer than this cake supports (003); use a newer cake\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_empty_database)
@@ -485,7 +485,7 @@ Test(store, verify_empty_database)
 	assert_contains(capture.text, "\u2717 No schema version recorded; run `cake db upgrade`\n");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, verify_not_a_database)
@@ -506,7 +506,7 @@ Test(store, verify_not_a_database)
 	assert_contains(capture.text, "file is not a database");
 	assert_contains(capture.text, "Database verification FAILED\n");
 	free(capture.text);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, open_creates_private_file)
@@ -521,7 +521,7 @@ Test(store, open_creates_private_file)
 	snprintf(wal_path, sizeof wal_path, "%s-wal", db_path);
 	cr_assert_eq(stat(wal_path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600, "-wal mode %o", (unsigned)(st.st_mode & 0777));
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, open_enables_wal)
@@ -532,7 +532,7 @@ Test(store, open_enables_wal)
 	query_text(db, "PRAGMA journal_mode", mode, sizeof mode);
 	cr_assert_str_eq(mode, "wal");
 	cr_assert_eq(query_int(db, "PRAGMA foreign_keys"), 1);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, open_error_names_path)
@@ -551,6 +551,7 @@ Test(store, open_error_names_path)
 	cr_assert_eq(store_open(db_path, &db, error, sizeof error), -1);
 	cr_assert_null(db);
 	assert_contains(error, temp_dir);
+	store_close(db);
 }
 
 Test(store, record_inserts_row)
@@ -580,7 +581,7 @@ Test(store, record_inserts_row)
 	cr_assert_geq(query_int(db, "SELECT first_seen FROM error_memory"), before);
 	cr_assert_leq(query_int(db, "SELECT first_seen FROM error_memory"), time(NULL));
 	cr_assert_eq(query_int(db, "SELECT last_seen - first_seen FROM error_memory"), 0);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, record_unknown_fields_null)
@@ -595,7 +596,7 @@ Test(store, record_unknown_fields_null)
 
 	cr_assert(query_is_null(db, "SELECT file_path FROM error_memory"));
 	cr_assert(query_is_null(db, "SELECT line_number FROM error_memory"));
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, record_increments)
@@ -618,7 +619,7 @@ Test(store, record_increments)
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 2);
 	cr_assert_eq(query_int(db, "SELECT occurrence_count FROM error_memory"
 	    " WHERE error_signature LIKE 'd%'"), 3);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, record_expired_resets)
@@ -647,7 +648,7 @@ Test(store, record_expired_resets)
 	cr_assert_geq(query_int(db, "SELECT first_seen FROM error_memory"), before);
 	cr_assert(query_is_null(db, "SELECT last_intervention FROM error_memory"));
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, record_ttl_sets_expiry)
@@ -661,7 +662,7 @@ Test(store, record_ttl_sets_expiry)
 
 	record(db, &detection, 48);
 	cr_assert_eq(query_int(db, "SELECT expires_at - last_seen FROM error_memory"), 48 * 3600);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, record_rejects_bad_input)
@@ -685,7 +686,7 @@ Test(store, record_rejects_bad_input)
 	assert_contains(error, "invalid severity 9");
 
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 0);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, mark_intervention_increments)
@@ -708,7 +709,7 @@ Test(store, mark_intervention_increments)
 	counts = record(db, &detection, 24);
 	cr_assert_eq(counts.occurrence_count, 2);
 	cr_assert_eq(counts.intervention_count, 2);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, mark_intervention_unknown)
@@ -722,7 +723,7 @@ Test(store, mark_intervention_unknown)
 	cr_assert_eq(store_mark_intervention(db, signature, error, sizeof error), STORE_INVALID);
 	assert_contains(error, "not found");
 	assert_contains(error, signature);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 static struct store_counts
@@ -755,7 +756,7 @@ Test(store, resent_message_not_counted)
 	cr_assert_eq(counts.duplicate, 1);
 	cr_assert_eq(query_int(db, "SELECT occurrence_count FROM error_memory"), 1);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), 1);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, resent_answer_survives_reopen)
@@ -769,7 +770,7 @@ Test(store, resent_answer_survives_reopen)
 	record_at(db, 1, &detection, 1000, 24);
 	detection.arrived_ns = 43;
 	record_at(db, 2, &detection, 1001, 24);
-	sqlite3_close(db);
+	store_close(db);
 
 	/* A replacement worker gets message 1 again: the first reply, not the current count. */
 	db = open_store();
@@ -779,7 +780,7 @@ Test(store, resent_answer_survives_reopen)
 	cr_assert_eq(counts.duplicate, 1);
 	cr_assert_eq(counts.occurrence_count, 1);
 	cr_assert_eq(query_int(db, "SELECT occurrence_count FROM error_memory"), 2);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, same_id_new_arrival_counts)
@@ -797,7 +798,7 @@ Test(store, same_id_new_arrival_counts)
 
 	cr_assert_eq(counts.occurrence_count, 2);
 	cr_assert_eq(counts.duplicate, 0);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, zero_id_never_duplicate)
@@ -812,7 +813,7 @@ Test(store, zero_id_never_duplicate)
 
 	cr_assert_eq(counts.occurrence_count, 2);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), 0);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, record_adds_counts)
@@ -832,7 +833,7 @@ Test(store, record_adds_counts)
 	cr_assert_eq(counts.intervention_count, 2);
 	cr_assert_eq(query_int(db, "SELECT last_intervention FROM error_memory"), 1100);
 	cr_assert_eq(query_int(db, "SELECT last_seen FROM error_memory"), 1100);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, clock_back_keeps_row_valid)
@@ -848,7 +849,7 @@ Test(store, clock_back_keeps_row_valid)
 	cr_assert_eq(counts.occurrence_count, 2);
 	cr_assert_eq(query_int(db, "SELECT last_seen FROM error_memory"), 5000);
 	cr_assert_gt(query_int(db, "SELECT expires_at FROM error_memory"), 5000);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, lookup_ignores_expired)
@@ -866,7 +867,7 @@ Test(store, lookup_ignores_expired)
 	cr_assert_eq(counts.occurrence_count, 1);
 	cr_assert_eq(store_lookup(db, detection.signature, 1000 + 3600, &counts, error,
 	    sizeof error), 0, "%s", error);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, cleanup_removes_expired)
@@ -889,7 +890,7 @@ Test(store, cleanup_removes_expired)
 
 	cr_assert_eq(store_cleanup(db, 4600, &removed, error, sizeof error), 0, "%s", error);
 	cr_assert_eq(removed, 0);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, cleanup_trims_processed)
@@ -907,7 +908,7 @@ Test(store, cleanup_trims_processed)
 	cr_assert_eq(store_cleanup(db, 100, &removed, error, sizeof error), 0, "%s", error);
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), STORE_PROCESSED_KEEP);
 	cr_assert_eq(query_int(db, "SELECT min(message_id) FROM processed_messages"), 11);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, similar_same_file_first)
@@ -938,7 +939,7 @@ Test(store, similar_same_file_first)
 	cr_assert_eq(rows[1].signature[0], '1');
 	cr_assert_eq(rows[2].signature[0], '4');
 	cr_assert_eq(rows[1].last_seen, 1000);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, similar_limit_and_expiry)
@@ -963,7 +964,7 @@ Test(store, similar_limit_and_expiry)
 	    sizeof error), 2);
 	cr_assert_eq(store_find_similar(db, "ImportError", NULL, 4605, rows, 2, error,
 	    sizeof error), 0, "all rows expired");
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, violation_inserted)
@@ -987,7 +988,7 @@ Test(store, violation_inserted)
 	cr_assert_eq(query_int(db, "SELECT prevented FROM pattern_violations"
 	    " WHERE timestamp = 1234"), 1);
 	cr_assert(query_is_null(db, "SELECT details FROM pattern_violations WHERE timestamp = 1235"));
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, violation_rejects_bad_input)
@@ -1001,7 +1002,7 @@ Test(store, violation_rejects_bad_input)
 	    STORE_INVALID);
 	assert_contains(error, "invalid prevented value 2");
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM pattern_violations"), 0);
-	sqlite3_close(db);
+	store_close(db);
 }
 
 Test(store, locked_database_fails)
@@ -1022,8 +1023,8 @@ Test(store, locked_database_fails)
 	exec_sql(other, "COMMIT");
 	cr_assert_eq(store_record(db, &detection, 24, &counts, error, sizeof error), 0, "%s", error);
 	cr_assert_eq(counts.occurrence_count, 1);
-	sqlite3_close(other);
-	sqlite3_close(db);
+	store_close(other);
+	store_close(db);
 }
 
 Test(store, checkpoint_moves_wal)
@@ -1039,12 +1040,105 @@ Test(store, checkpoint_moves_wal)
 	record(db, &detection, 24);
 	cr_assert_eq(store_checkpoint(db, error, sizeof error), 0, "%s", error);
 
-	sqlite3_close(db);
+	store_close(db);
 	snprintf(wal_path, sizeof wal_path, "%s-wal", db_path);
 	cr_assert_neq(stat(wal_path, &st), 0, "closing removes the WAL");
 	db = open_raw();
 	cr_assert_eq(query_int(db, "SELECT count(*) FROM error_memory"), 1);
-	sqlite3_close(db);
+	store_close(db);
+}
+
+/* Counts the statements prepared on DB and not yet finalized. */
+static int
+statement_count(sqlite3 *db)
+{
+	sqlite3_stmt *stmt = NULL;
+	int count = 0;
+
+	while ((stmt = sqlite3_next_stmt(db, stmt)) != NULL)
+		count++;
+	return count;
+}
+
+Test(store, statements_reused)
+{
+	struct msg_detection detection;
+	struct store_similar rows[8];
+	sqlite3 *db = open_upgraded();
+	char error[512];
+	int first_count;
+
+	make_detection(&detection, 'a');
+	record_at(db, 1, &detection, 1000, 24);
+	cr_assert_eq(store_find_similar(db, "ImportError", "app/main.py", 1000, rows, 8, error,
+	    sizeof error), 1, "%s", error);
+	first_count = statement_count(db);
+
+	make_detection(&detection, 'b');
+	record_at(db, 2, &detection, 1001, 24);
+	cr_assert_eq(store_find_similar(db, "ImportError", "app/main.py", 1001, rows, 8, error,
+	    sizeof error), 2, "%s", error);
+
+	cr_assert_gt(first_count, 0);
+	cr_assert_eq(statement_count(db), first_count);
+	store_close(db);
+}
+
+Test(store, statements_idle_between_calls)
+{
+	struct msg_detection detection;
+	struct store_similar rows[2];
+	struct store_counts counts;
+	sqlite3_stmt *stmt = NULL;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+	char *sql;
+
+	for (char digit = '1'; digit <= '3'; digit++) {
+		make_detection(&detection, digit);
+		record_at(db, (uint64_t)digit, &detection, 1000, 24);
+	}
+	/* Three rows match and two fit, so the query stops before its last row. */
+	cr_assert_eq(store_find_similar(db, "ImportError", NULL, 1000, rows, 2, error,
+	    sizeof error), 2, "%s", error);
+	cr_assert_eq(store_lookup(db, detection.signature, 1000, &counts, error, sizeof error), 1,
+	    "%s", error);
+
+	cr_assert_eq(sqlite3_get_autocommit(db), 1, "a transaction was left open");
+	while ((stmt = sqlite3_next_stmt(db, stmt)) != NULL) {
+		cr_assert_eq(sqlite3_stmt_busy(stmt), 0, "still running: %s", sqlite3_sql(stmt));
+		sql = sqlite3_expanded_sql(stmt);
+		cr_assert_not_null(sql);
+		cr_assert_null(strstr(sql, "ImportError"), "binding kept: %s", sql);
+		cr_assert_null(strstr(sql, detection.signature), "binding kept: %s", sql);
+		sqlite3_free(sql);
+	}
+	store_close(db);
+}
+
+Test(store, record_after_schema_change)
+{
+	struct msg_detection detection;
+	struct store_counts counts;
+	struct capture capture;
+	sqlite3 *db = open_upgraded();
+	char error[512];
+
+	make_detection(&detection, 'c');
+	record_at(db, 1, &detection, 1000, 24);
+	exec_sql(db, UNDO_003);
+
+	capture_start(&capture);
+	cr_assert_eq(store_upgrade(db, capture.out, error, sizeof error), 1, "%s", error);
+	capture_end(&capture);
+	free(capture.text);
+
+	detection.arrived_ns = 1;
+	counts = record_at(db, 1, &detection, 1001, 24);
+	cr_assert_eq(counts.occurrence_count, 2);
+	cr_assert_eq(counts.duplicate, 0);
+	cr_assert_eq(query_int(db, "SELECT count(*) FROM processed_messages"), 1);
+	store_close(db);
 }
 
 Test(store, latest_version_matches)
