@@ -31,7 +31,7 @@ enum restart_policy {
 	RESTART_NEVER,
 };
 
-/* What the supervisor does with agent output when a stream ring is full. */
+/* The supervisor's action on agent output when a stream ring is full. */
 enum ring_full_policy {
 	RING_FULL_BLOCK = 0,	/* stop reading the adapter's pipe until the watchdog catches up */
 	RING_FULL_DROP,		/* discard the output and count it */
@@ -122,7 +122,7 @@ void config_free(struct cake_config *config);
 /*
  * Finds the config file: EXPLICIT if not NULL, else ./cake_config.yaml, else
  * $CAKE_HOME/cake_config.yaml. Writes the path to OUT. Returns 0 when the
- * file exists, -1 otherwise (OUT then holds the paths tried, for the message).
+ * file exists, -1 otherwise (OUT then contains the paths tried, for the message).
  */
 int config_find(const char *explicit_path, const char *cake_home, char *out, size_t out_size);
 

@@ -93,7 +93,7 @@ cmd_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Returns 1 once nobody holds the instance lock, that is the supervisor has exited. */
+/* Returns 1 once no process holds the instance lock, so the supervisor has exited. */
 static int
 lock_released(const char *lock_path)
 {
