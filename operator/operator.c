@@ -47,7 +47,7 @@ operator_render(struct proc *proc, const struct ipc_msg *msg, const struct voice
 	const struct msg_detection *detection = &msg->payload.detection;
 	struct voice_result result;
 	struct msg_text rendered;
-	int length;
+	int length, rc;
 
 	memset(&rendered, 0, sizeof rendered);
 	length = voice_compose(corpus, detection, rendered.text, sizeof rendered.text, &result);
@@ -69,9 +69,11 @@ operator_render(struct proc *proc, const struct ipc_msg *msg, const struct voice
 		log_error("voice gate rejected the %s message for %s (%s) and its simplified form;"
 		    " sent the safe default", rendered.message_type, detection->rule_id,
 		    result.rejected);
+	/* The reply goes first, so the log line costs the pipeline nothing. */
+	rc = proc_send(proc, MSG_RENDERED, msg->header.id, &rendered, sizeof rendered);
 	log_info("Generated intervention (%s, voice similarity %.3f): \"%s\"",
 	    rendered.message_type, result.score, rendered.text);
-	return proc_send(proc, MSG_RENDERED, msg->header.id, &rendered, sizeof rendered);
+	return rc;
 }
 
 static int

@@ -786,16 +786,17 @@ pipeline_detection(struct supervisor *supervisor, const struct msg_detection *de
 		metrics_observe_latency(supervisor->metrics, "watchdog", "detect", elapsed_ms / 1e3);
 	}
 
+	/* The event goes to recall before the log lines are written: logging is off the critical path. */
+	event = pipeline_add(supervisor, detection, STAGE_RECALL);
+	if (event != NULL)
+		pipeline_advance(supervisor, event);
+
 	controller_count_detection(supervisor->controller);
 	controller_transition(supervisor->controller, CONTROLLER_DETECTING);
 	log_at(LOG_LEVEL_INFO, "validator", "Classified error as %s (confidence: %.2f)",
 	    detection->error_type, detection->confidence);
 	log_info("Detected %s on %s in %.1f ms: %s", detection->error_type,
 	    stream_names[detection->stream % STREAM_COUNT], elapsed_ms, detection->excerpt);
-
-	event = pipeline_add(supervisor, detection, STAGE_RECALL);
-	if (event != NULL)
-		pipeline_advance(supervisor, event);
 }
 
 /*
@@ -875,9 +876,9 @@ pipeline_rendered(struct supervisor *supervisor, uint64_t id, const struct msg_t
 		return;
 	}
 
-	controller_transition(supervisor->controller, CONTROLLER_INTERVENING);
 	event->stage = STAGE_DELIVER;
 	pipeline_advance(supervisor, event);
+	controller_transition(supervisor->controller, CONTROLLER_INTERVENING);
 }
 
 static void
