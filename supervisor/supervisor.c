@@ -800,8 +800,8 @@ pipeline_detection(struct supervisor *supervisor, const struct msg_detection *de
 }
 
 /*
- * Records the escalation of EVENT's signature in recall.db and tells the
- * adapter, which may stop the agent. Called once per signature.
+ * Records the escalation of EVENT's signature in recall.db and sends it to
+ * the adapter, which may stop the agent. Called once per signature.
  */
 static void
 pipeline_escalate(struct supervisor *supervisor, struct pipeline_event *event, int strikes)
@@ -1252,7 +1252,7 @@ adapter_stream_cb(evutil_socket_t fd, short events, void *arg)
 	if (written > 0)
 		stream_notify(supervisor, stream);
 
-	/* The agent's output stays visible to whoever runs `cake start`. */
+	/* The agent's output is also copied to the terminal or log of `cake start`. */
 	if (write(stream == STREAM_STDOUT ? STDOUT_FILENO : STDERR_FILENO, buffer, (size_t)n) < 0)
 		log_debug("cannot echo the agent's %s: %s", stream_names[stream], strerror(errno));
 }
@@ -1346,7 +1346,7 @@ child_give_up(struct child *child, const char *why, int stop)
 /*
  * Applies the restart policy to a child that exited while CAKE runs: a
  * restart after a backoff, or a stop when the policy or the restart limit
- * says so.
+ * requires one.
  */
 static void
 child_schedule_restart(struct child *child, int status)
@@ -1419,7 +1419,7 @@ child_schedule_restart(struct child *child, int status)
 	evtimer_add(child->restart_timer, &delay);
 }
 
-/* Answers the test-intervention requests that waited on a watchdog that is gone. */
+/* Replies with an error to the test-intervention requests that waited on a watchdog that is gone. */
 static void
 analyze_abandon(struct supervisor *supervisor)
 {
@@ -1861,7 +1861,7 @@ control_write_cb(struct bufferevent *bev, void *arg)
 
 /*
  * Sends REPLY and closes the connection once it is written. A NULL REPLY
- * means the answer to the client's analyze request.
+ * sends the result of the client's analyze request.
  */
 static void
 control_client_reply(struct control_client *client, struct json_object *reply)
