@@ -101,6 +101,15 @@ PY
 }
 
 e2e_finish() {
+	# Under ASan and UBSan, the binaries print their reports to the output
+	# files the test kept; any report fails the test.
+	if grep -rlE "ERROR: [A-Za-z]+Sanitizer|runtime error:" "$E2E_TMP/work" >"$E2E_TMP/sanitizer.txt" 2>/dev/null; then
+		E2E_FAILED=$((E2E_FAILED + 1))
+		echo "FAIL sanitizer reports in: $(tr '\n' ' ' <"$E2E_TMP/sanitizer.txt")"
+	else
+		E2E_PASSED=$((E2E_PASSED + 1))
+		echo "ok   no sanitizer report"
+	fi
 	echo "$E2E_PASSED passed, $E2E_FAILED failed"
 	[[ $E2E_FAILED -eq 0 ]]
 }
