@@ -174,7 +174,7 @@ answer_unreadable(const struct hook_context *context, const char *input, size_t 
 
 /*
  * Connects to the adapter. Returns the socket, or -1 when no adapter
- * listens (no socket file, or nobody accepting on it).
+ * listens (no socket file, or no process accepting on it).
  */
 static int
 adapter_connect(const char *socket_path)

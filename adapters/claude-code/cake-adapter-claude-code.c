@@ -194,7 +194,7 @@ output_flush(struct claude_adapter *adapter, int stream)
 		if (written == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (written == -1) {
-			/* The supervisor closed the pipe: nobody reads this output any more. */
+			/* The supervisor closed the pipe, so no process reads this output any more. */
 			queue->length = 0;
 			return;
 		}
@@ -478,7 +478,7 @@ accept_clients(struct claude_adapter *adapter)
 	}
 }
 
-/* Answers {} to the waiting clients whose wait is over, or to all when ALL. */
+/* Replies {} to the waiting clients whose wait is over, or to all when ALL. */
 static void
 expire_clients(struct claude_adapter *adapter, int all)
 {
@@ -1143,7 +1143,7 @@ run_loop(struct claude_adapter *adapter)
 	struct hook_client *client, *next;
 	long long deadline, now;
 	size_t count;
-	int exit_status;
+	int exit_status, timeout;
 
 	for (;;) {
 		fds[SLOT_CHANNEL].fd = adapter->channel_open ? cake_adapter_fd(adapter->channel) : -1;
@@ -1165,8 +1165,10 @@ run_loop(struct claude_adapter *adapter)
 
 		deadline = next_deadline(adapter);
 		now = cake_adapter_monotonic_ms();
-		if (poll(fds, count, deadline == -1 ? -1 : deadline > now ? (int)(deadline - now) : 0)
-		    == -1) {
+		timeout = -1;
+		if (deadline != -1)
+			timeout = deadline > now ? (int)(deadline - now) : 0;
+		if (poll(fds, count, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			cake_adapter_log(adapter->channel, CAKE_ADAPTER_ERROR, "poll failed: %s",
